@@ -1,0 +1,86 @@
+"""GET /changes: the ordered change feed of the caller's agency."""
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from hub.api import paging
+from hub.api.common import BEARER
+from hub.auth import current_principal, require
+from hub.extensions import db
+from hub.models import Report, ReportAgency, ReportEvent, Response
+from hub.schemas.fields import Text, Timestamp
+from hub.schemas.reports import ReportOutSchema, ResponseOutSchema
+from hub.services.representations import report_dict, response_dict
+
+blp = Blueprint("changes", __name__, description="Change feed")
+
+
+class ChangesQuerySchema(Schema):
+    cursor = Text(validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+
+
+class ChangeSchema(Schema):
+    seq = fields.Integer()
+    type = fields.String()
+    occurred_at = Timestamp()
+    report_id = fields.UUID()
+    report_version = fields.Integer()
+    source_system = fields.String(allow_none=True)
+    actor_agency = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+    report = fields.Nested(ReportOutSchema, metadata={"description": "the report as it is "
+                                                                     "now"})
+    response = fields.Nested(ResponseOutSchema, allow_none=True)
+
+
+class ChangePageSchema(Schema):
+    items = fields.List(fields.Nested(ChangeSchema))
+    next_cursor = fields.String(metadata={"description": "always set: pass it back to "
+                                                        "continue, even when caught up"})
+    has_more = fields.Boolean()
+
+
+@blp.route("/changes")
+@blp.doc(security=BEARER)
+@require("reports:read")
+@blp.arguments(ChangesQuerySchema, location="query")
+@blp.response(200, ChangePageSchema)
+def changes(args):
+    """Every change to the caller's reports exactly once, in commit order
+
+    Sequence numbers are assigned at commit, so a cursor never skips a change that was
+    committing while the page was read. `next_cursor` is returned even when there is
+    nothing new: keep it and poll with it."""
+    principal = current_principal()
+    after = paging.decode(args.get("cursor"), 1)
+    last_seq = after[0] if after else 0
+    if not isinstance(last_seq, int) or isinstance(last_seq, bool):
+        raise paging.invalid()
+    stmt = sa.select(ReportEvent).where(ReportEvent.seq > last_seq)
+    if not principal.is_national:
+        stmt = stmt.where(sa.exists().where(ReportAgency.report_id == ReportEvent.report_id,
+                                            ReportAgency.agency_code == principal.agency))
+    limit = args["limit"]
+    rows = db.session.execute(stmt.order_by(ReportEvent.seq).limit(limit + 1)).scalars().all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    reports = {r.id: r for r in db.session.execute(
+        sa.select(Report).where(Report.id.in_({e.report_id for e in rows}))).scalars()}
+    response_ids = [e.data["response_id"] for e in rows
+                    if e.type == "response.created" and e.data]
+    responses = {str(r.id): r for r in db.session.execute(
+        sa.select(Response).where(Response.id.in_(response_ids))).scalars()} \
+        if response_ids else {}
+    items = []
+    for event in rows:
+        item = {"seq": event.seq, "type": event.type, "occurred_at": event.occurred_at,
+                "report_id": event.report_id, "report_version": event.report_version,
+                "source_system": event.source_system, "actor_agency": event.actor_agency,
+                "data": event.data, "report": report_dict(reports[event.report_id], principal)}
+        if event.type == "response.created" and event.data:
+            resp = responses.get(event.data["response_id"])
+            item["response"] = response_dict(resp) if resp else None
+        items.append(item)
+    cursor = paging.encode([rows[-1].seq if rows else last_seq])
+    return {"items": items, "next_cursor": cursor, "has_more": has_more}

@@ -1,0 +1,49 @@
+"""PUT /sources/{system}/reports/{external_id}: upsert by the caller's own id."""
+from flask import request
+from flask_smorest import Blueprint
+
+from hub.api.common import BEARER, actor, with_etag
+from hub.auth import current_principal, require
+from hub.errors import Problem
+from hub.extensions import db
+from hub.schemas.reports import ExternalRefSchema, ReportOutSchema, SourceReportInSchema
+from hub.services import reports as report_service
+from hub.services.idempotency import transactional
+from hub.services.representations import report_dict
+
+blp = Blueprint("sources", __name__, description="Upsert by a source system's own id")
+
+RESULT_HEADER = "Hub-Upsert-Result"
+
+
+def check_ref(system, external_id):
+    errors = ExternalRefSchema().validate({"system": system, "external_id": external_id})
+    if errors:
+        from hub.errors import validation_problem
+        raise validation_problem(errors)
+
+
+@blp.route("/sources/<string:system>/reports/<path:external_id>", methods=["PUT"])
+@blp.doc(security=BEARER)
+@require("reports:write")
+@transactional()
+@blp.arguments(SourceReportInSchema)
+@blp.response(200, ReportOutSchema, description="Updated, unchanged or stale "
+              "(see the Hub-Upsert-Result header)")
+@blp.alt_response(201, schema=ReportOutSchema, description="Created")
+def upsert(data, system, external_id):
+    """Create the report, or update it if this copy is newer; replays change nothing
+
+    The `Hub-Upsert-Result` header says `created`, `updated`, `unchanged` (same payload,
+    or nothing differs) or `stale` (older than what the hub holds: ignored)."""
+    check_ref(system, external_id)
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise Problem(400, "Malformed JSON", "The request body must be a JSON object.",
+                      slug="malformed-json")
+    report, result = report_service.upsert_from_source(
+        db.session, system, external_id, data, actor(system), raw_payload=raw,
+        if_match=request.headers.get("If-Match"))
+    db.session.flush()
+    return with_etag(report_dict(report, current_principal()), report,
+                     201 if result == "created" else 200, {RESULT_HEADER: result})

@@ -1,0 +1,157 @@
+"""POST /sync/batches: up to 1000 operations, each succeeding or failing on its own."""
+import logging
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.exc import IntegrityError
+
+from hub.api.common import BEARER, actor
+from hub.api.sources import check_ref
+from hub.auth import current_principal, require
+from hub.errors import Problem, validation_problem
+from hub.extensions import db
+from hub.schemas.fields import Choice, Text
+from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
+                                 StatusChangeSchema)
+from hub.services import access, events
+from hub.services import reports as report_service
+from hub.services.idempotency import transactional
+from hub.services.responses import add_response
+
+log = logging.getLogger(__name__)
+blp = Blueprint("sync", __name__, description="Batched sync for connectors and local systems")
+MAX_OPERATIONS = 1000
+OPS = ("upsert_report", "add_response", "change_status")
+
+
+class OperationSchema(Schema):
+    """One operation. `upsert_report` needs system, external_id and report;
+    `add_response` and `change_status` name the report by `report` (hub id or tracking
+    id) or `report_ref` ({system, external_id})."""
+
+    op = Choice(OPS, required=True)
+    system = Text()
+    external_id = Text()
+    report = fields.Raw(metadata={"description": "report fields (upsert_report) or a "
+                                                 "hub id / tracking id"})
+    report_ref = fields.Nested(ExternalRefSchema)
+    response = fields.Dict()
+    status = Text()
+    note = Text(allow_none=True)
+
+
+class BatchSchema(Schema):
+    operations = fields.List(fields.Dict(), required=True,
+                             validate=validate.Length(1, MAX_OPERATIONS),
+                             metadata={"items": OperationSchema})
+
+
+class ItemResultSchema(Schema):
+    index = fields.Integer()
+    op = fields.String()
+    status = fields.Integer(metadata={"description": "HTTP status this item would have had"})
+    result = fields.String(metadata={"description": "created | updated | unchanged | stale "
+                                                    "| failed"})
+    id = fields.String(allow_none=True)
+    tracking_id = fields.String(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    error = fields.Dict(allow_none=True, metadata={"description": "problem+json of the item"})
+
+
+class BatchResultSchema(Schema):
+    results = fields.List(fields.Nested(ItemResultSchema))
+    succeeded = fields.Integer()
+    failed = fields.Integer()
+
+
+def _load(schema, data):
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        raise validation_problem(err.messages)
+
+
+def _target(op: dict):
+    principal = current_principal()
+    if op.get("report_ref"):
+        ref = report_service.find_by_ref(db.session, op["report_ref"]["system"],
+                                         op["report_ref"]["external_id"])
+        if ref is None:
+            raise Problem(404, "Not found", "No report with that report_ref.",
+                          slug="not-found")
+        return access.get_report(db.session, str(ref.report_id), principal, for_update=True)
+    if isinstance(op.get("report"), str):
+        return access.get_report(db.session, op["report"], principal, for_update=True)
+    raise validation_problem({"report": ["name the report by `report` (id or tracking id) "
+                                         "or `report_ref`"]})
+
+
+def _run(raw: dict) -> dict:
+    if not isinstance(raw, dict):
+        raise validation_problem({"_schema": ["each operation must be a JSON object"]})
+    op = _load(OperationSchema(), raw)
+    kind = op["op"]
+    if kind == "upsert_report":
+        if not op.get("system") or not op.get("external_id") or \
+                not isinstance(op.get("report"), dict):
+            raise validation_problem({"_schema": ["upsert_report needs system, external_id "
+                                                  "and a report object"]})
+        check_ref(op["system"], op["external_id"])
+        data = _load(SourceReportInSchema(), op["report"])
+        report, result = report_service.upsert_from_source(
+            db.session, op["system"], op["external_id"], data, actor(op["system"]),
+            raw_payload=op["report"])
+        status = 201 if result == "created" else 200
+    elif kind == "add_response":
+        data = _load(ResponseInSchema(), op.get("response") or {})
+        report = _target(op)
+        _, created = add_response(db.session, report, data, actor())
+        result, status = ("created", 201) if created else ("unchanged", 200)
+    else:
+        data = _load(StatusChangeSchema(), {"status": op.get("status"), "note": op.get("note")})
+        report = _target(op)
+        if report.status == data["status"]:
+            result = "unchanged"  # replaying a status change is not an error
+        else:
+            report_service.change_status(db.session, report, data["status"], actor(),
+                                         data.get("note"))
+            result = "updated"
+        status = 200
+    db.session.flush()
+    return {"status": status, "result": result, "id": str(report.id),
+            "tracking_id": report.tracking_id, "version": report.version}
+
+
+@blp.route("/sync/batches", methods=["POST"])
+@blp.doc(security=BEARER)
+@require("reports:write")
+@transactional(idempotent=True)
+@blp.arguments(BatchSchema)
+@blp.response(207, BatchResultSchema)
+def post_batch(body):
+    """Apply up to 1000 operations (report upserts, responses, status changes)
+
+    Each operation runs in its own savepoint: a bad one is reported in its result and
+    never rejects the good ones, which commit together. Results are in input order."""
+    results = []
+    for index, raw in enumerate(body["operations"]):
+        kind = raw.get("op") if isinstance(raw, dict) else None
+        try:
+            with events.savepoint(db.session):
+                outcome = _run(raw)
+        except Problem as problem:
+            outcome = {"status": problem.status, "result": "failed",
+                       "error": problem.to_dict()}
+        except IntegrityError:
+            outcome = {"status": 409, "result": "failed", "error": Problem(
+                409, "Conflict", "The item conflicts with data written concurrently; "
+                "retry it.", slug="conflict").to_dict()}
+        except Exception:  # a bug in one item must not lose the others
+            log.exception("batch item %s failed", index)
+            outcome = {"status": 500, "result": "failed", "error": Problem(
+                500, "Internal error", "This item failed unexpectedly; it is logged.",
+                slug="internal").to_dict()}
+        results.append({"index": index, "op": kind, **outcome})
+    failed = sum(1 for r in results if r["result"] == "failed")
+    return {"results": results, "succeeded": len(results) - failed, "failed": failed}

@@ -1,0 +1,77 @@
+"""`flask --app wsgi hub ...` / `hub ...`: database, seed data, API clients, worker."""
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from hub.extensions import db
+
+hub_cli = AppGroup("hub", help="LAPOR! hub administration.")
+
+
+@hub_cli.command("init-db")
+def init_db():
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from flask_migrate import upgrade
+    upgrade()
+    click.echo("database is at the latest migration")
+
+
+@hub_cli.command("seed")
+def seed():
+    """Load the category tree, agency directory and national holidays (idempotent)."""
+    from hub.seed import seed_all
+    counts = seed_all(db.session)
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@hub_cli.command("create-client")
+@click.option("--name", required=True, help="Who uses it, e.g. 'LAPOR Sleman connector'.")
+@click.option("--agency", required=True, help="Agency code, or '*' for national.")
+@click.option("--scopes", default="reports:read reports:write", show_default=True)
+@click.option("--client-id", default=None, help="Defaults to a random id.")
+def create_client(name, agency, scopes, client_id):
+    """Create an API client; prints its id and secret once (only a hash is kept)."""
+    from hub.models import SCOPES, Agency, ApiClient, NATIONAL, hash_secret
+    bad = [s for s in scopes.split() if s not in SCOPES]
+    if bad:
+        raise click.BadParameter(f"unknown scopes {bad}; choose from {' '.join(SCOPES)}")
+    if agency != NATIONAL and db.session.get(Agency, agency) is None:
+        raise click.BadParameter(f"unknown agency '{agency}' (run `hub seed` first?)")
+    client_id = client_id or f"c_{secrets.token_hex(8)}"
+    secret = secrets.token_urlsafe(32)
+    db.session.add(ApiClient(id=client_id, name=name, agency_code=agency, scopes=scopes,
+                             secret_hash=hash_secret(secret), active=True))
+    db.session.commit()
+    click.echo(f"client_id={client_id}\nclient_secret={secret}")
+
+
+@hub_cli.command("worker")
+@click.option("--queues", default="default", show_default=True)
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(queues, burst):
+    """Run an RQ worker (needs HUB_REDIS_URL)."""
+    if not current_app.config.get("HUB_REDIS_URL"):
+        raise click.ClickException("HUB_REDIS_URL is not set: without Redis, jobs run "
+                                   "in-process and no worker is needed.")
+    from redis import Redis
+    from rq import Queue, Worker
+    conn = Redis.from_url(current_app.config["HUB_REDIS_URL"])
+    Worker([Queue(q, connection=conn) for q in queues.split(",")],
+           connection=conn).work(burst=burst)
+
+
+def init_app(app):
+    app.cli.add_command(hub_cli)
+
+
+def main():
+    """Console script `hub`: the same commands without typing `flask --app wsgi hub`."""
+    from hub import create_app
+    group = FlaskGroup(create_app=lambda: create_app())
+    group.add_command(hub_cli)
+    sys.argv = [sys.argv[0], "hub", *sys.argv[1:]]
+    group.main()

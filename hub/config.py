@@ -1,0 +1,60 @@
+"""Configuration from environment variables, with defaults a newcomer can run.
+
+With no HUB_DATABASE_URL the hub uses a SQLite file under ./var; with no HUB_REDIS_URL
+jobs run in-process. Production sets both (PostgreSQL via psycopg 3, Redis + RQ).
+"""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _normalise_db_url(url: str) -> str:
+    # Accept the usual postgres:// and postgresql:// spellings but always drive psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def from_env() -> dict:
+    var = Path(os.environ.get("HUB_VAR_DIR", ROOT / "var"))
+    db_url = os.environ.get("HUB_DATABASE_URL") or f"sqlite:///{var / 'hub.sqlite3'}"
+    secret = os.environ.get("HUB_SECRET_KEY")
+    return {
+        "SQLALCHEMY_DATABASE_URI": _normalise_db_url(db_url),
+        "HUB_REDIS_URL": os.environ.get("HUB_REDIS_URL") or None,
+        # A random key per process would make tokens from one gunicorn worker invalid on
+        # another, so the fallback is a fixed dev key and production must set its own.
+        "SECRET_KEY": secret or "dev-only-insecure-key-set-HUB_SECRET_KEY",
+        "HUB_SECRET_KEY_IS_DEFAULT": secret is None,
+        "HUB_VAR_DIR": str(var),
+        "HUB_ATTACHMENT_DIR": os.environ.get("HUB_ATTACHMENT_DIR", str(var / "attachments")),
+        "HUB_ATTACHMENT_MAX_BYTES": _int("HUB_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
+        "HUB_TOKEN_TTL_SECONDS": _int("HUB_TOKEN_TTL_SECONDS", 900),
+        "HUB_DEFAULT_TZ": os.environ.get("HUB_DEFAULT_TZ", "Asia/Jakarta"),
+        # Request bodies above this are refused with 413 before they are parsed.
+        "MAX_CONTENT_LENGTH": _int("HUB_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
+    }
+
+
+DEFAULTS = {
+    "API_TITLE": "SP4N-LAPOR! integration hub: report-exchange API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_REDOC_PATH": "/docs",
+    "OPENAPI_REDOC_URL": None,  # set in create_app to a locally served bundle
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "JSON_SORT_KEYS": False,
+}
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)

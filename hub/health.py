@@ -1,0 +1,81 @@
+"""Liveness, readiness and Prometheus metrics (outside the versioned API)."""
+import time
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+                               generate_latest)
+from prometheus_client.core import GaugeMetricFamily
+
+from hub.errors import Problem
+from hub.extensions import db
+
+bp = Blueprint("health", __name__)
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("hub_http_requests_total", "HTTP requests", ["method", "endpoint", "status"],
+                   registry=REGISTRY)
+LATENCY = Histogram("hub_http_request_seconds", "HTTP request latency", ["endpoint"],
+                    registry=REGISTRY)
+
+
+class DatabaseCollector:
+    """Figures read from the database at scrape time, so every worker reports the same."""
+
+    def collect(self):
+        from hub.models import Report
+        gauge = GaugeMetricFamily("hub_reports", "Reports by status", labels=["status"])
+        try:
+            rows = db.session.execute(
+                sa.select(Report.status, sa.func.count()).group_by(Report.status)).all()
+        except Exception:
+            rows = []
+        for status, count in rows:
+            gauge.add_metric([status], count)
+        yield gauge
+
+
+REGISTRY.register(DatabaseCollector())
+
+
+@bp.before_app_request
+def _start_timer():
+    g._started = time.perf_counter()
+
+
+@bp.after_app_request
+def _observe(response):
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    REQUESTS.labels(request.method, endpoint, response.status_code).inc()
+    if hasattr(g, "_started"):
+        LATENCY.labels(endpoint).observe(time.perf_counter() - g._started)
+    return response
+
+
+@bp.route("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    checks = {}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # report, do not raise: this endpoint is for probes
+        checks["database"] = f"unavailable: {exc.__class__.__name__}"
+    from hub.tasks import queue
+    checks["queue"] = queue.health()
+    if any(v != "ok" and not v.startswith("in-process") for v in checks.values()):
+        raise Problem(503, "Not ready", "A dependency is unavailable.", slug="not-ready",
+                      checks=checks)
+    return {"status": "ok", "checks": checks}
+
+
+@bp.route("/metrics")
+def metrics():
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app):
+    app.register_blueprint(bp)

@@ -1,0 +1,9 @@
+"""The hub's data model. Import from here so Alembic sees every table."""
+from hub.models.clients import NATIONAL, SCOPES, ApiClient, SourceSystem, hash_secret  # noqa
+from hub.models.directory import AGENCY_LEVELS, Agency, Category, Holiday  # noqa
+from hub.models.infra import Counter, IdempotencyRecord  # noqa
+from hub.models.reports import (  # noqa
+    CHANNELS, CLASSIFICATIONS, STATUSES, VISIBILITIES, Attachment, Report, ReportAgency,
+    ReportEvent, ReportExternalRef, Response, ResponseExternalRef,
+)
+from hub.models.types import utcnow  # noqa

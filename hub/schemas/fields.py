@@ -1,0 +1,52 @@
+"""Input fields that refuse what the database would choke on, with actionable messages."""
+import datetime as dt
+
+from marshmallow import ValidationError, fields
+
+from hub.errors import NAIVE_TIMESTAMP
+
+
+class Text(fields.String):
+    """A string that refuses NUL bytes (PostgreSQL text cannot hold them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("must not contain NUL (\\u0000) characters")
+        return value
+
+
+class Timestamp(fields.DateTime):
+    """RFC 3339 with a mandatory offset; converted to UTC. Naive input is a 400."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) > 64:
+            raise ValidationError("must be an RFC 3339 timestamp string")
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result.tzinfo is None or result.utcoffset() is None:
+            raise ValidationError(NAIVE_TIMESTAMP)
+        return result.astimezone(dt.timezone.utc)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        value = value.astimezone(dt.timezone.utc)
+        return value.isoformat().replace("+00:00", "Z")
+
+
+class Choice(fields.String):
+    """An enum string whose error lists the allowed values."""
+
+    def __init__(self, choices, **kwargs):
+        self.choices = tuple(choices)
+        super().__init__(metadata={"enum": list(self.choices), **kwargs.pop("metadata", {})},
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value not in self.choices:
+            raise ValidationError(f"must be one of: {', '.join(self.choices)}")
+        return value

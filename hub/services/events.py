@@ -1,0 +1,71 @@
+"""Recording report events; global sequence numbers are assigned at commit.
+
+Services call record(); the rows are written by a before_commit hook that bumps the
+`events` counter last thing before COMMIT. That counter row stays locked until the
+commit, so sequence numbers are handed out in commit order and a change-feed reader that
+has seen seq N has seen everything below N. Holding the lock only around the final insert
+keeps writers from queuing on it for the whole transaction.
+"""
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from hub.models import Counter, ReportEvent, utcnow
+
+_PENDING = "pending_events"
+
+
+def record(session, report, type_: str, *, actor=None, actor_agency=None,
+           source_system=None, data=None, occurred_at=None) -> None:
+    session.info.setdefault(_PENDING, []).append({
+        "report_id": report.id, "type": type_, "occurred_at": occurred_at or utcnow(),
+        "actor": actor, "actor_agency": actor_agency, "source_system": source_system,
+        "report_version": report.version, "data": data,
+    })
+
+
+def pending(session) -> list:
+    return session.info.get(_PENDING, [])
+
+
+@contextmanager
+def savepoint(session):
+    """A SAVEPOINT whose events are dropped too if it rolls back (batch items)."""
+    mark = len(pending(session))
+    nested = session.begin_nested()
+    try:
+        yield
+        nested.commit()
+    except BaseException:
+        nested.rollback()
+        del session.info.setdefault(_PENDING, [])[mark:]
+        raise
+
+
+def allocate(session, name: str, n: int) -> int:
+    """Reserve n values of a counter; returns the last one. Locks the row till commit."""
+    return session.execute(
+        sa.update(Counter).where(Counter.name == name)
+        .values(value=Counter.value + n).returning(Counter.value)).scalar_one()
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_pending_events(session):
+    rows = session.info.pop(_PENDING, None)
+    if not rows:
+        return
+    session.flush()  # everything else first, so the counter lock is held briefly
+    last = allocate(session, "events", len(rows))
+    first = last - len(rows) + 1
+    for offset, row in enumerate(rows):
+        row["seq"] = first + offset
+    session.execute(sa.insert(ReportEvent), rows)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_pending_events(session, transaction):
+    # The outermost transaction ended (commit already consumed them; rollback drops them).
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,288 @@
+"""Writing reports: create, upsert from a source system, status, dispositions.
+
+Nothing here commits: the view (or batch) that calls it owns the transaction, so a
+failure anywhere leaves no partial write.
+"""
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hub.errors import Problem
+from hub.models import (Agency, Category, Report, ReportAgency, ReportExternalRef,
+                        SourceSystem, utcnow)
+from hub.services import events, lifecycle, sla
+from hub.services.access import require_responsible
+from hub.services.tracking import allocate_tracking_ids
+
+# Fields whose values stay out of the timeline: only the fact that they changed is kept.
+PERSONAL = {"reporter_name", "reporter_phone", "reporter_email"}
+
+
+@dataclass
+class Actor:
+    """Who is writing: the API principal, plus the system the change comes from."""
+    principal: object
+    source_system: str | None = None
+
+    def event_kwargs(self) -> dict:
+        return {"actor": self.principal.client_id, "actor_agency": self.principal.agency,
+                "source_system": self.source_system}
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(422, "Validation failed", message, slug="validation",
+                   errors={field: message})
+
+
+def _known_codes(session, model, key: str) -> set:
+    cache = session.info.setdefault("master_codes", {})
+    if key not in cache:
+        cache[key] = set(session.execute(sa.select(model.code)).scalars())
+    return cache[key]
+
+
+def check_category(session, code):
+    if code is not None and code not in _known_codes(session, Category, "categories"):
+        raise _invalid("category", f"unknown category '{code}'; the valid codes are listed "
+                                   "at GET /api/v1/categories")
+
+
+def check_agency(session, code, field="agency"):
+    if code not in _known_codes(session, Agency, "agencies"):
+        raise _invalid(field, f"unknown agency '{code}'; the valid codes are listed at "
+                              "GET /api/v1/agencies")
+
+
+def resolve_agency(session, requested, principal):
+    if principal.is_national:
+        if requested is not None:
+            check_agency(session, requested)
+        return requested
+    if requested not in (None, principal.agency):
+        raise _invalid("agency", f"agency clients create reports for their own agency "
+                                 f"('{principal.agency}') and disposition them onwards")
+    return principal.agency
+
+
+def _columns(data: dict) -> dict:
+    loc = data.get("location") or {}
+    privacy = data.get("privacy") or {}
+    reporter = data.get("reporter") or {}
+    return {
+        "title": data["title"], "body": data["body"], "category_code": data["category"],
+        "classification": data.get("classification", "complaint"), "channel": data["channel"],
+        "location_text": loc.get("text"), "region_code": loc.get("region_code"),
+        "lat": loc.get("lat"), "lon": loc.get("lon"), "occurred_at": data.get("occurred_at"),
+        "anonymous": bool(privacy.get("anonymous")),
+        "confidential": bool(privacy.get("confidential")),
+        "reporter_name": reporter.get("name"), "reporter_phone": reporter.get("phone"),
+        "reporter_email": reporter.get("email"),
+    }
+
+
+def create_report(session, data: dict, actor: Actor, *, external_ref=None,
+                  status=None, source_updated_at=None, payload_hash=None) -> Report:
+    principal = actor.principal
+    check_category(session, data["category"])
+    agency = resolve_agency(session, data.get("agency"), principal)
+    now = utcnow()
+    report = Report(id=uuid.uuid4(), tracking_id=allocate_tracking_ids(session, 1)[0],
+                    submitted_at=data.get("submitted_at") or now, agency_code=agency,
+                    status="received", version=1, source_system=actor.source_system,
+                    created_by=principal.client_id, created_at=now, updated_at=now,
+                    **_columns(data))
+    session.add(report)
+    if agency is not None:
+        session.add(ReportAgency(report_id=report.id, agency_code=agency, since=now))
+    if external_ref is not None:
+        session.add(ReportExternalRef(report=report, system=external_ref[0],
+                                      external_id=external_ref[1],
+                                      source_updated_at=source_updated_at,
+                                      payload_hash=payload_hash))
+    events.record(session, report, "report.created", **actor.event_kwargs(),
+                  data={"status": "received", "agency": agency})
+    if status and status != "received":
+        walk_to(session, report, status, actor)
+    report.due_at = sla.due_at(session, report)
+    return report
+
+
+def _bump(report, now=None):
+    report.version += 1
+    report.updated_at = now or utcnow()
+
+
+def apply_status(session, report, target: str, actor: Actor, note=None) -> None:
+    """One legal step of the life-cycle, with its milestone and event."""
+    now = utcnow()
+    before = report.status
+    if target == "dispositioned":
+        if report.agency_code is None:
+            raise Problem(409, "No agency to disposition to",
+                          "Use POST /api/v1/reports/{id}/dispositions with to_agency.",
+                          slug="disposition-needs-agency")
+        report.dispositioned_at = now
+    elif target == "resolved":
+        report.resolved_at = now
+    elif target == "in_progress" and before == "resolved":
+        report.resolved_at = None  # reopened: the resolution clock runs again
+    report.status = target
+    _bump(report, now)
+    events.record(session, report, "report.status_changed", **actor.event_kwargs(),
+                  data={"from": before, "to": target, "note": note})
+    report.due_at = sla.due_at(session, report)
+
+
+def illegal_transition(current: str, target: str) -> Problem:
+    allowed = list(lifecycle.allowed(current))
+    detail = (f"A report in status '{current}' cannot move to '{target}'. "
+              + (f"Allowed next: {', '.join(allowed)}." if allowed
+                 else f"'{current}' is final."))
+    return Problem(409, "Illegal status transition", detail, slug="illegal-transition",
+                   current_status=current, allowed=allowed)
+
+
+def change_status(session, report, target: str, actor: Actor, note=None) -> None:
+    require_responsible(actor.principal, report)
+    if target not in lifecycle.allowed(report.status):
+        raise illegal_transition(report.status, target)
+    apply_status(session, report, target, actor, note)
+
+
+def walk_to(session, report, target: str, actor: Actor) -> None:
+    steps = lifecycle.path(report.status, target)
+    if steps is None:
+        raise illegal_transition(report.status, target)
+    for step in steps:
+        apply_status(session, report, step, actor)
+
+
+def disposition(session, report, to_agency: str, actor: Actor, note=None) -> None:
+    require_responsible(actor.principal, report)
+    check_agency(session, to_agency, field="to_agency")
+    if report.status not in lifecycle.DISPOSITION_FROM:
+        raise Problem(409, "Cannot disposition now",
+                      f"A report in status '{report.status}' cannot be dispositioned; "
+                      f"dispositions are allowed from: {', '.join(lifecycle.DISPOSITION_FROM)}.",
+                      slug="illegal-transition", current_status=report.status,
+                      allowed=list(lifecycle.allowed(report.status)))
+    if to_agency == report.agency_code and report.status != "verified":
+        raise Problem(409, "Already responsible",
+                      f"'{to_agency}' is already the responsible agency.", slug="no-op")
+    now = utcnow()
+    before_agency, before_status = report.agency_code, report.status
+    report.agency_code, report.status = to_agency, "dispositioned"
+    # The new agency's clocks start now (first response within 5 working days).
+    report.dispositioned_at, report.first_response_at = now, None
+    if session.get(ReportAgency, (report.id, to_agency)) is None:
+        session.add(ReportAgency(report_id=report.id, agency_code=to_agency, since=now))
+    _bump(report, now)
+    events.record(session, report, "report.dispositioned", **actor.event_kwargs(),
+                  data={"from_agency": before_agency, "to_agency": to_agency,
+                        "from_status": before_status, "note": note})
+    report.due_at = sla.due_at(session, report)
+
+
+# --- upsert from a source system -------------------------------------------------------
+
+def payload_fingerprint(payload: dict) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def claim_source_system(session, system: str, principal) -> None:
+    owner = session.get(SourceSystem, system)
+    if owner is None:
+        session.add(SourceSystem(name=system, agency_code=principal.agency))
+        session.flush()
+    elif owner.agency_code != principal.agency and not principal.is_national:
+        raise Problem(403, "System belongs to another agency",
+                      f"The source system '{system}' is registered to another agency; "
+                      "name your own system (for example '<agency>-<app>').",
+                      slug="foreign-system")
+
+
+def lock_source_system(session, system: str) -> None:
+    """Serialise writers of one source system so two pushes of the same new external id
+    cannot both create it. SQLite already serialises writers."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": f"source:{system}"})
+
+
+def find_by_ref(session, system: str, external_id: str):
+    return session.execute(
+        sa.select(ReportExternalRef).where(ReportExternalRef.system == system,
+                                           ReportExternalRef.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def upsert_from_source(session, system: str, external_id: str, data: dict, actor: Actor,
+                       *, raw_payload: dict, if_match: str | None = None):
+    """Create, or update if newer. Returns (report, result) with result one of
+    created | updated | unchanged | stale. Replaying a payload changes nothing."""
+    principal = actor.principal
+    claim_source_system(session, system, principal)
+    lock_source_system(session, system)
+    fingerprint = payload_fingerprint(raw_payload)
+    ref = find_by_ref(session, system, external_id)
+    incoming_at = data.get("source_updated_at")
+    if ref is None:
+        if if_match is not None:
+            raise Problem(412, "Precondition failed",
+                          "If-Match was sent but no such report exists yet.",
+                          slug="precondition-failed")
+        report = create_report(session, data, actor, external_ref=(system, external_id),
+                               status=data.get("status"), source_updated_at=incoming_at,
+                               payload_hash=fingerprint)
+        return report, "created"
+
+    report = session.get(Report, ref.report_id, with_for_update=True)
+    if if_match is not None and if_match.strip() not in (report.etag, "*"):
+        raise Problem(412, "Precondition failed",
+                      f"The report changed since you read it (now {report.etag}); "
+                      "fetch it again and retry.", slug="precondition-failed")
+    if incoming_at is not None and ref.source_updated_at is not None \
+            and incoming_at < ref.source_updated_at:
+        return report, "stale"
+    if ref.payload_hash == fingerprint:
+        return report, "unchanged"
+    require_responsible(principal, report)
+    changed = update_fields(session, report, data, actor)
+    if data.get("status") and data["status"] != report.status:
+        walk_to(session, report, data["status"], actor)
+        changed = True
+    ref.payload_hash = fingerprint
+    if incoming_at is not None:
+        ref.source_updated_at = incoming_at
+    return report, "updated" if changed else "unchanged"
+
+
+def update_fields(session, report, data: dict, actor: Actor) -> bool:
+    check_category(session, data["category"])
+    if "agency" in data and data["agency"] not in (None, report.agency_code):
+        raise _invalid("agency", "the responsible agency changes only through "
+                                 "POST /api/v1/reports/{id}/dispositions")
+    new = _columns(data)
+    if data.get("submitted_at"):
+        new["submitted_at"] = data["submitted_at"]
+    changes = {}
+    for column, value in new.items():
+        old = getattr(report, column)
+        if old != value:
+            changes[column] = (None if column in PERSONAL
+                               else {"from": _plain(old), "to": _plain(value)})
+            setattr(report, column, value)
+    if not changes:
+        return False
+    _bump(report)
+    events.record(session, report, "report.updated", **actor.event_kwargs(),
+                  data={"changes": changes})
+    return True
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value

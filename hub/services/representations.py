@@ -1,0 +1,55 @@
+"""Reports and responses as a given caller may see them (the privacy rules live here)."""
+
+
+def reporter_for(report, principal):
+    """Anonymous identity only for `admin`; phone and email only for the responsible
+    agency and `admin`; any other agency that may read the report gets the name alone."""
+    if principal is not None and principal.is_admin:
+        return _reporter(report)
+    if report.anonymous:
+        return None
+    if principal is not None and report.agency_code == principal.agency:
+        return _reporter(report)
+    return {"name": report.reporter_name}
+
+
+def _reporter(report):
+    return {"name": report.reporter_name, "phone": report.reporter_phone,
+            "email": report.reporter_email}
+
+
+def attachment_dict(att) -> dict:
+    return {"id": att.id, "filename": att.filename, "content_type": att.content_type,
+            "size": att.size,
+            "url": f"/api/v1/reports/{att.report_id}/attachments/{att.id}"}
+
+
+def report_dict(report, principal) -> dict:
+    return {
+        "id": report.id, "tracking_id": report.tracking_id, "title": report.title,
+        "body": report.body, "category": report.category_code,
+        "classification": report.classification, "channel": report.channel,
+        "location": {"text": report.location_text, "region_code": report.region_code,
+                     "lat": report.lat, "lon": report.lon},
+        "occurred_at": report.occurred_at, "submitted_at": report.submitted_at,
+        "privacy": {"anonymous": report.anonymous, "confidential": report.confidential},
+        "reporter": reporter_for(report, principal),
+        "agency": report.agency_code, "status": report.status, "due_at": report.due_at,
+        "external_refs": [{"system": r.system, "external_id": r.external_id}
+                          for r in report.external_refs],
+        "attachments": [attachment_dict(a) for a in report.attachments],
+        "version": report.version, "created_at": report.created_at,
+        "updated_at": report.updated_at,
+    }
+
+
+def response_dict(response) -> dict:
+    return {
+        "id": response.id, "report_id": response.report_id, "agency": response.agency_code,
+        "author_name": response.author_name, "body": response.body,
+        "attachments": [attachment_dict(a) for a in response.attachments],
+        "visibility": response.visibility,
+        "external_refs": [{"system": r.system, "external_id": r.external_id}
+                          for r in response.external_refs],
+        "created_at": response.created_at, "source": response.source,
+    }

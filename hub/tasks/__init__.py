@@ -1,0 +1,1 @@
+"""Background jobs (RQ). See hub.tasks.queue for how they are enqueued."""

@@ -1,0 +1,114 @@
+"""Token issue and verification: forged, expired, wrong-algorithm and scope-less tokens."""
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from hub.auth import AUDIENCE, ISSUER
+from tests.helpers import Caller
+
+SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+def _claims(**over):
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "agency": "kab-sleman",
+              "scope": "reports:read reports:write", "iat": now, "exp": now + 600,
+              "jti": "j1"}
+    claims.update(over)
+    return claims
+
+
+def test_token_with_json_and_form(client, make_caller):
+    caller = make_caller("kab-sleman")
+    claims = jwt.decode(caller.token, SECRET, algorithms=["HS256"], audience=AUDIENCE)
+    assert claims["agency"] == "kab-sleman"
+    assert claims["scope"] == "reports:read reports:write"
+    assert claims["exp"] - claims["iat"] == 900
+    assert claims["jti"]
+
+
+def test_token_form_encoded(app, client):
+    from hub.extensions import db
+    from hub.models import ApiClient, hash_secret
+    with app.app_context():
+        db.session.add(ApiClient(id="form-client", name="f", agency_code="kab-bantul",
+                                 scopes="reports:read", secret_hash=hash_secret("s3cret")))
+        db.session.commit()
+    resp = client.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
+                                                   "client_id": "form-client",
+                                                   "client_secret": "s3cret"})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+
+
+@pytest.mark.parametrize("body,status", [
+    ({"client_id": "nobody", "client_secret": "x"}, 401),
+    ({"client_id": "test-kab-sleman-1", "client_secret": "wrong"}, 401),
+    ({"client_id": "test-kab-sleman-1"}, 422),
+    ({"client_id": "test-kab-sleman-1", "client_secret": "secret-1",
+      "grant_type": "password"}, 400),
+])
+def test_token_refused(client, make_caller, body, status):
+    make_caller("kab-sleman")
+    resp = client.post("/api/v1/auth/token", json=body)
+    assert resp.status_code == status
+    assert resp.content_type == "application/problem+json"
+    assert "access_token" not in resp.get_json()
+
+
+def test_inactive_client_gets_no_token(app, client, make_caller):
+    from hub.extensions import db
+    from hub.models import ApiClient
+    make_caller("kab-sleman")
+    with app.app_context():
+        db.session.get(ApiClient, "test-kab-sleman-1").active = False
+        db.session.commit()
+    resp = client.post("/api/v1/auth/token",
+                       json={"client_id": "test-kab-sleman-1", "client_secret": "secret-1"})
+    assert resp.status_code == 401
+
+
+def _unsigned(claims):
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+    return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
+
+
+@pytest.mark.parametrize("token,fragment", [
+    (jwt.encode(_claims(), "some-other-key-of-sufficient-length!!", algorithm="HS256"),
+     "invalid"),
+    (jwt.encode(_claims(exp=int(time.time()) - 10), SECRET, algorithm="HS256"), "expired"),
+    (jwt.encode(_claims(), SECRET, algorithm="HS512"), "invalid"),
+    (_unsigned(_claims()), "invalid"),
+    (jwt.encode(_claims(aud="someone-else"), SECRET, algorithm="HS256"), "invalid"),
+    (jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, SECRET,
+                algorithm="HS256"), "invalid"),
+    (jwt.encode(_claims(agency=None), SECRET, algorithm="HS256"), "invalid"),
+    ("not-a-jwt", "invalid"),
+])
+def test_bad_tokens_are_refused(client, token, fragment):
+    resp = Caller(client, token, "x").get("/reports")
+    assert resp.status_code == 401
+    assert resp.content_type == "application/problem+json"
+    assert fragment in resp.get_json()["detail"]
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_no_token(client):
+    for method, path in [("get", "/api/v1/reports"), ("post", "/api/v1/reports"),
+                         ("get", "/api/v1/changes"), ("post", "/api/v1/sync/batches"),
+                         ("put", "/api/v1/sources/x/reports/1")]:
+        resp = getattr(client, method)(path, json={})
+        assert resp.status_code == 401, (method, path)
+
+
+def test_missing_scope_is_403(make_caller):
+    reader = make_caller("kab-sleman", "reports:read")
+    resp = reader.post("/reports", json={"title": "x"})
+    assert resp.status_code == 403
+    assert "reports:write" in resp.get_json()["detail"]
+    writer_only = make_caller("kab-sleman", "reports:write")
+    assert writer_only.get("/reports").status_code == 403

@@ -1,0 +1,122 @@
+"""Fixtures: the app on a real PostgreSQL database (one per xdist worker) and real Redis.
+
+HUB_TEST_DATABASE_URL names a server database we may connect to for CREATE DATABASE
+(default: CI's `test` database, trust auth); each worker gets its own `hub_test_<worker>`
+database, migrated once with Alembic and seeded once, then emptied between tests.
+"""
+import os
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from hub import create_app
+from hub.extensions import db
+from hub.models import ApiClient, hash_secret
+from tests.helpers import Caller
+
+ADMIN_URL = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Tables holding per-test data; master data (agencies, categories, holidays) stays.
+DATA_TABLES = ("report_events", "attachments", "response_external_refs", "responses",
+               "report_external_refs", "report_agencies", "reports", "idempotency_records",
+               "source_systems", "api_clients")
+
+
+def _worker_db_url(worker_id: str) -> str:
+    name = f"hub_test_{worker_id}".replace("-", "_")
+    admin = sa.make_url(ADMIN_URL)
+    with psycopg.connect(admin.set(drivername="postgresql").render_as_string(False),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id):
+    return _worker_db_url(worker_id)
+
+
+@pytest.fixture(scope="session")
+def worker_id(request):
+    # pytest-xdist provides this fixture; this fallback serves plain `pytest` runs.
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(scope="session")
+def _migrated_app(database_url, tmp_path_factory):
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "HUB_REDIS_URL": None,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+        "HUB_ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments")),
+    })
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        from hub.seed import seed_all
+        seed_all(db.session)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def app(_migrated_app):
+    with _migrated_app.app_context():
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} CASCADE"))
+        db.session.commit()
+    yield _migrated_app
+    with _migrated_app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_caller(app, client):
+    """make_caller(agency, scopes) -> Caller with a real token from POST /auth/token."""
+    counter = {"n": 0}
+
+    def make(agency: str = "kab-sleman", scopes: str = "reports:read reports:write"):
+        counter["n"] += 1
+        client_id, secret = f"test-{agency}-{counter['n']}", f"secret-{counter['n']}"
+        with app.app_context():
+            db.session.add(ApiClient(id=client_id, name=client_id, agency_code=agency,
+                                     scopes=scopes, secret_hash=hash_secret(secret)))
+            db.session.commit()
+        resp = client.post("/api/v1/auth/token",
+                           json={"client_id": client_id, "client_secret": secret})
+        assert resp.status_code == 200, resp.get_json()
+        return Caller(client, resp.get_json()["access_token"], agency)
+
+    return make
+
+
+@pytest.fixture
+def sleman(make_caller):
+    return make_caller("kab-sleman")
+
+
+@pytest.fixture
+def bantul(make_caller):
+    return make_caller("kab-bantul")
+
+
+@pytest.fixture
+def national(make_caller):
+    return make_caller("*", "reports:read reports:write")
+
+
+@pytest.fixture
+def admin(make_caller):
+    return make_caller("*", "admin")

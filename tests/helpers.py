@@ -1,0 +1,55 @@
+"""Test helpers: an authenticated API caller and sample payloads."""
+import itertools
+
+_counter = itertools.count(1)
+
+
+class Caller:
+    """The Flask test client with a bearer token, speaking JSON to /api/v1."""
+
+    def __init__(self, client, token: str, agency: str):
+        self.client, self.token, self.agency = client, token, agency
+
+    def _headers(self, headers):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, path, headers=None, **kw):
+        return self.client.get(_url(path), headers=self._headers(headers), **kw)
+
+    def post(self, path, json=None, headers=None, **kw):
+        return self.client.post(_url(path), json=json, headers=self._headers(headers), **kw)
+
+    def put(self, path, json=None, headers=None, **kw):
+        return self.client.put(_url(path), json=json, headers=self._headers(headers), **kw)
+
+    def create_report(self, **fields):
+        resp = self.post("/reports", json=report_payload(**fields))
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    def status(self, report_id, status, **kw):
+        return self.post(f"/reports/{report_id}/status", json={"status": status, **kw})
+
+
+def _url(path: str) -> str:
+    return path if path.startswith("/api/") or path.startswith("/open311") \
+        or path in ("/healthz", "/readyz", "/metrics") else "/api/v1" + path
+
+
+def report_payload(**overrides) -> dict:
+    n = next(_counter)
+    payload = {
+        "title": f"Jalan berlubang di Jl. Kaliurang km {n}",
+        "body": "Lubang besar di tengah jalan, membahayakan pengendara motor di malam hari.",
+        "category": "infrastruktur.jalan",
+        "classification": "complaint",
+        "channel": "web",
+        "location": {"text": "Jl. Kaliurang km 7, Ngaglik", "region_code": "34.04",
+                     "lat": -7.72, "lon": 110.41},
+        "occurred_at": "2026-11-20T08:00:00+07:00",
+        "privacy": {"anonymous": False, "confidential": False},
+        "reporter": {"name": "Siti Rahayu", "phone": "081234567890",
+                     "email": "siti@example.id"},
+    }
+    payload.update(overrides)
+    return payload
