@@ -16,8 +16,11 @@ blp = Blueprint("sources", __name__, description="Upsert by a source system's ow
 RESULT_HEADER = "Hub-Upsert-Result"
 
 
+_EXTERNAL_REF = ExternalRefSchema()
+
+
 def check_ref(system, external_id):
-    errors = ExternalRefSchema().validate({"system": system, "external_id": external_id})
+    errors = _EXTERNAL_REF.validate({"system": system, "external_id": external_id})
     if errors:
         from hub.errors import validation_problem
         raise validation_problem(errors)

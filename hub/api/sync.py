@@ -65,6 +65,14 @@ class BatchResultSchema(Schema):
     failed = fields.Integer()
 
 
+# Schema instances are reusable and cost more to build than to run: build them once.
+OPERATION = OperationSchema()
+SOURCE_REPORT = SourceReportInSchema()
+RESPONSE_IN = ResponseInSchema()
+STATUS_CHANGE = StatusChangeSchema()
+EXTERNAL_REF = ExternalRefSchema()
+
+
 def _load(schema, data):
     try:
         return schema.load(data)
@@ -90,7 +98,7 @@ def _target(op: dict):
 def _run(raw: dict) -> dict:
     if not isinstance(raw, dict):
         raise validation_problem({"_schema": ["each operation must be a JSON object"]})
-    op = _load(OperationSchema(), raw)
+    op = _load(OPERATION, raw)
     kind = op["op"]
     if kind == "upsert_report":
         if not op.get("system") or not op.get("external_id") or \
@@ -98,18 +106,18 @@ def _run(raw: dict) -> dict:
             raise validation_problem({"_schema": ["upsert_report needs system, external_id "
                                                   "and a report object"]})
         check_ref(op["system"], op["external_id"])
-        data = _load(SourceReportInSchema(), op["report"])
+        data = _load(SOURCE_REPORT, op["report"])
         report, result = report_service.upsert_from_source(
             db.session, op["system"], op["external_id"], data, actor(op["system"]),
             raw_payload=op["report"])
         status = 201 if result == "created" else 200
     elif kind == "add_response":
-        data = _load(ResponseInSchema(), op.get("response") or {})
+        data = _load(RESPONSE_IN, op.get("response") or {})
         report = _target(op)
         _, created = add_response(db.session, report, data, actor())
         result, status = ("created", 201) if created else ("unchanged", 200)
     else:
-        data = _load(StatusChangeSchema(), {"status": op.get("status"), "note": op.get("note")})
+        data = _load(STATUS_CHANGE, {"status": op.get("status"), "note": op.get("note")})
         report = _target(op)
         if report.status == data["status"]:
             result = "unchanged"  # replaying a status change is not an error
@@ -123,6 +131,21 @@ def _run(raw: dict) -> dict:
             "tracking_id": report.tracking_id, "version": report.version}
 
 
+def _claim_systems(operations) -> None:
+    """Claim and lock each source system once, outside the per-item savepoints, so a
+    rolled-back item cannot take the claim or the lock with it."""
+    systems = {op.get("system") for op in operations
+               if isinstance(op, dict) and op.get("op") == "upsert_report"}
+    for system in sorted(s for s in systems if isinstance(s, str)):
+        if EXTERNAL_REF.validate({"system": system, "external_id": "x"}):
+            continue  # the items themselves report the bad name
+        try:
+            report_service.claim_source_system(db.session, system, current_principal())
+        except Problem:
+            continue  # each item of a foreign system fails with the 403 on its own
+        report_service.lock_source_system(db.session, system)
+
+
 @blp.route("/sync/batches", methods=["POST"])
 @blp.doc(security=BEARER)
 @require("reports:write")
@@ -134,6 +157,7 @@ def post_batch(body):
 
     Each operation runs in its own savepoint: a bad one is reported in its result and
     never rejects the good ones, which commit together. Results are in input order."""
+    _claim_systems(body["operations"])
     results = []
     for index, raw in enumerate(body["operations"]):
         kind = raw.get("op") if isinstance(raw, dict) else None

@@ -41,6 +41,8 @@ def savepoint(session):
     except BaseException:
         nested.rollback()
         del session.info.setdefault(_PENDING, [])[mark:]
+        # Numbers drawn inside the savepoint from a counter row were rolled back with it.
+        session.info.pop("tracking_pool", None)
         raise
 
 
@@ -53,6 +55,8 @@ def allocate(session, name: str, n: int) -> int:
 
 @sa_event.listens_for(Session, "before_commit")
 def _write_pending_events(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT releasing: the events wait for the real COMMIT
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
@@ -64,8 +68,16 @@ def _write_pending_events(session):
     session.execute(sa.insert(ReportEvent), rows)
 
 
+# Per-transaction memos kept in session.info by the services; none may outlive the
+# transaction (a lock memo would skip a lock the next transaction needs).
+TRANSACTION_MEMOS = (_PENDING, "claimed_systems", "locked_systems", "tracking_pool",
+                     "holiday_cache", "master_codes")
+
+
 @sa_event.listens_for(Session, "after_transaction_end")
-def _forget_pending_events(session, transaction):
-    # The outermost transaction ended (commit already consumed them; rollback drops them).
+def _forget_transaction_memos(session, transaction):
+    # The outermost transaction ended (commit already consumed the events; rollback
+    # drops them).
     if transaction.parent is None and not transaction.nested:
-        session.info.pop(_PENDING, None)
+        for key in TRANSACTION_MEMOS:
+            session.info.pop(key, None)

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.errors import Problem
 from hub.models import (Agency, Category, Report, ReportAgency, ReportExternalRef,
@@ -194,23 +196,37 @@ def payload_fingerprint(payload: dict) -> str:
 
 
 def claim_source_system(session, system: str, principal) -> None:
+    checked = session.info.setdefault("claimed_systems", set())
+    if system in checked:  # once per transaction is enough (batches repeat the system)
+        return
     owner = session.get(SourceSystem, system)
     if owner is None:
-        session.add(SourceSystem(name=system, agency_code=principal.agency))
-        session.flush()
-    elif owner.agency_code != principal.agency and not principal.is_national:
+        # Two first writers of a new system may race: ON CONFLICT keeps whichever came
+        # first, and both then read the one owner.
+        insert = (pg_insert if session.get_bind().dialect.name == "postgresql"
+                  else sqlite_insert)
+        session.execute(insert(SourceSystem).values(
+            name=system, agency_code=principal.agency, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["name"]))
+        owner = session.get(SourceSystem, system, populate_existing=True)
+    if owner.agency_code != principal.agency and not principal.is_national:
         raise Problem(403, "System belongs to another agency",
                       f"The source system '{system}' is registered to another agency; "
                       "name your own system (for example '<agency>-<app>').",
                       slug="foreign-system")
+    checked.add(system)
 
 
 def lock_source_system(session, system: str) -> None:
     """Serialise writers of one source system so two pushes of the same new external id
     cannot both create it. SQLite already serialises writers."""
+    locked = session.info.setdefault("locked_systems", set())
+    if system in locked:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                         {"k": f"source:{system}"})
+    locked.add(system)
 
 
 def find_by_ref(session, system: str, external_id: str):

@@ -27,12 +27,21 @@ def is_valid(tracking_id: str) -> bool:
     return tracking_id.isdigit() and len(tracking_id) >= 2 and damm(tracking_id) == 0
 
 
+POOL = 50  # numbers fetched per round trip; unused ones are simply skipped
+
+
 def allocate_tracking_ids(session, n: int) -> list[str]:
+    pool = session.info.setdefault("tracking_pool", [])
+    if len(pool) < n:
+        pool.extend(_fetch(session, max(n - len(pool), POOL)))
+    taken, pool[:] = pool[:n], pool[n:]
+    return [f"{num}{damm(str(num))}" for num in taken]
+
+
+def _fetch(session, n: int):
     if session.get_bind().dialect.name == "postgresql":
-        numbers = session.execute(
+        return session.execute(
             sa.text("SELECT nextval('tracking_number_seq') FROM generate_series(1, :n)"),
             {"n": n}).scalars().all()
-    else:
-        last = allocate(session, "tracking", n)
-        numbers = range(last - n + 1, last + 1)
-    return [f"{num}{damm(str(num))}" for num in numbers]
+    last = allocate(session, "tracking", n)
+    return list(range(last - n + 1, last + 1))

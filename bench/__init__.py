@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (or `python -m bench`). Figures are printed as a table."""

@@ -1,0 +1,100 @@
+"""Shared plumbing for benchmarks: a scratch database, a hub under gunicorn, a table."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("HUB_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def scratch_database(name: str) -> str:
+    """Drop and create `name`; return its psycopg URL."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def hub_env(db_url: str, **extra) -> dict:
+    env = dict(os.environ)
+    env.update({"HUB_DATABASE_URL": db_url, "HUB_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+                "HUB_VAR_DIR": str(ROOT / "var" / "bench")})
+    env.pop("HUB_REDIS_URL", None)
+    env.update(extra)
+    return env
+
+
+def flask_cli(env: dict, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                         env=env, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def prepare_hub_db(db_url: str) -> dict:
+    env = hub_env(db_url)
+    flask_cli(env, "hub", "init-db")
+    flask_cli(env, "hub", "seed")
+    return env
+
+
+def create_client(env: dict, agency: str, scopes: str = "reports:read reports:write"):
+    out = flask_cli(env, "hub", "create-client", "--name", f"bench {agency}", "--agency",
+                    agency, "--scopes", scopes)
+    fields = dict(line.split("=", 1) for line in out.strip().splitlines())
+    return fields["client_id"], fields["client_secret"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int = 2, threads: int = 1):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def token(url: str, client_id: str, secret: str) -> str:
+    resp = requests.post(url + "/api/v1/auth/token",
+                         json={"client_id": client_id, "client_secret": secret}, timeout=10)
+    resp.raise_for_status()
+    return resp.json()["access_token"]
+
+
+def print_table(title: str, rows: list[tuple]) -> str:
+    header, *body = rows
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+    text = "\n".join([f"### {title}", "", line(header),
+                      "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+                      *[line(r) for r in body], ""])
+    print(text, flush=True)
+    return text
