@@ -34,7 +34,10 @@ def via_api(url: str, tok: str, reports: list[dict], batch: int, concurrency: in
 
     def send(index_batch):
         index, items = index_batch
-        ops = [{"op": "upsert_report", "system": "bench-local", "external_id":
+        # One source system per client, as in a national backfill from many agencies'
+        # systems (writes to one system are serialised by design).
+        ops = [{"op": "upsert_report", "system": f"bench-local-{index % concurrency}",
+                "external_id":
                 f"{run}-{index}-{j}", "report": r} for j, r in enumerate(items)]
         with requests.Session() as s:
             resp = s.post(url + "/api/v1/sync/batches", json={"operations": ops},

@@ -14,7 +14,7 @@ from hub.extensions import db
 from hub.schemas.fields import Choice, Text
 from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
                                  StatusChangeSchema)
-from hub.services import access, events
+from hub.services import access, events, ingest
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
 from hub.services.responses import add_response
@@ -131,11 +131,12 @@ def _run(raw: dict) -> dict:
             "tracking_id": report.tracking_id, "version": report.version}
 
 
-def _claim_systems(operations) -> None:
+def _claim_systems(operations) -> set:
     """Claim and lock each source system once, outside the per-item savepoints, so a
-    rolled-back item cannot take the claim or the lock with it."""
+    rolled-back item cannot take the claim or the lock with it. Returns those claimed."""
     systems = {op.get("system") for op in operations
                if isinstance(op, dict) and op.get("op") == "upsert_report"}
+    claimed = set()
     for system in sorted(s for s in systems if isinstance(s, str)):
         if EXTERNAL_REF.validate({"system": system, "external_id": "x"}):
             continue  # the items themselves report the bad name
@@ -144,6 +145,62 @@ def _claim_systems(operations) -> None:
         except Problem:
             continue  # each item of a foreign system fails with the 403 on its own
         report_service.lock_source_system(db.session, system)
+        claimed.add(system)
+    return claimed
+
+
+def _failure(problem: Problem) -> dict:
+    return {"status": problem.status, "result": "failed", "error": problem.to_dict()}
+
+
+def _bulk_creates(operations, claimed: set) -> dict:
+    """Create the batch's brand-new reports together; returns {index: outcome}.
+
+    Only upserts of a claimed system whose (system, external_id) is new to the hub and
+    first in the batch qualify; everything else is left to the per-item path. The system
+    locks taken by _claim_systems keep the "new" check true until commit. If the bulk
+    insert fails as a whole, nothing of it stays and every item takes the per-item path.
+    """
+    candidates = []
+    seen = set()
+    for index, raw in enumerate(operations):
+        if not isinstance(raw, dict) or raw.get("op") != "upsert_report" or \
+                raw.get("system") not in claimed or not isinstance(raw.get("report"), dict):
+            continue
+        key = (raw["system"], raw.get("external_id"))
+        if key in seen or not isinstance(key[1], str):
+            continue
+        seen.add(key)
+        candidates.append((index, key, raw))
+    if not candidates:
+        return {}
+    known = ingest.existing_refs(db.session, [key for _, key, _ in candidates])
+    outcomes, built, built_at = {}, [], []
+    try:
+        with events.savepoint(db.session):
+            for index, key, raw in candidates:
+                if key in known:
+                    continue
+                try:
+                    _load(OPERATION, raw)
+                    check_ref(*key)
+                    data = _load(SOURCE_REPORT, raw["report"])
+                    built.append(report_service.build_report(
+                        db.session, data, actor(key[0]), external_ref=key,
+                        status=data.get("status"),
+                        source_updated_at=data.get("source_updated_at"),
+                        payload_hash=report_service.payload_fingerprint(raw["report"])))
+                    built_at.append(index)
+                except Problem as problem:
+                    outcomes[index] = _failure(problem)
+            ingest.insert_built(db.session, built)
+    except (Problem, IntegrityError):
+        log.warning("bulk create of %d reports failed; taking them one by one", len(built))
+        return {}
+    for index, (report, _) in zip(built_at, built):
+        outcomes[index] = {"status": 201, "result": "created", "id": str(report.id),
+                           "tracking_id": report.tracking_id, "version": report.version}
+    return outcomes
 
 
 @blp.route("/sync/batches", methods=["POST"])
@@ -155,18 +212,23 @@ def _claim_systems(operations) -> None:
 def post_batch(body):
     """Apply up to 1000 operations (report upserts, responses, status changes)
 
-    Each operation runs in its own savepoint: a bad one is reported in its result and
-    never rejects the good ones, which commit together. Results are in input order."""
-    _claim_systems(body["operations"])
+    A bad operation is reported in its result and never rejects the good ones, which
+    commit together. Results are in input order. New reports are created first, together
+    (so a later operation may refer to a report created anywhere in the same batch); the
+    other operations then run in order, each in its own savepoint."""
+    operations = body["operations"]
+    done = _bulk_creates(operations, _claim_systems(operations))
     results = []
-    for index, raw in enumerate(body["operations"]):
+    for index, raw in enumerate(operations):
         kind = raw.get("op") if isinstance(raw, dict) else None
+        if index in done:
+            results.append({"index": index, "op": kind, **done[index]})
+            continue
         try:
             with events.savepoint(db.session):
                 outcome = _run(raw)
         except Problem as problem:
-            outcome = {"status": problem.status, "result": "failed",
-                       "error": problem.to_dict()}
+            outcome = _failure(problem)
         except IntegrityError:
             outcome = {"status": 409, "result": "failed", "error": Problem(
                 409, "Conflict", "The item conflicts with data written concurrently; "

@@ -21,7 +21,8 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime reached the database")
-        value = value.astimezone(timezone.utc)
+        if value.tzinfo is not timezone.utc:  # the common case needs no conversion
+            value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):

@@ -85,8 +85,13 @@ def _columns(data: dict) -> dict:
     }
 
 
-def create_report(session, data: dict, actor: Actor, *, external_ref=None,
-                  status=None, source_updated_at=None, payload_hash=None) -> Report:
+def build_report(session, data: dict, actor: Actor, *, external_ref=None, status=None,
+                 source_updated_at=None, payload_hash=None) -> tuple[Report, list]:
+    """A new report with its companion rows and events, not yet added to the session.
+
+    create_report adds them through the ORM; the batch ingest path inserts many at once
+    with executemany. Both share every rule here.
+    """
     principal = actor.principal
     check_category(session, data["category"])
     agency = resolve_agency(session, data.get("agency"), principal)
@@ -95,20 +100,28 @@ def create_report(session, data: dict, actor: Actor, *, external_ref=None,
                     submitted_at=data.get("submitted_at") or now, agency_code=agency,
                     status="received", version=1, source_system=actor.source_system,
                     created_by=principal.client_id, created_at=now, updated_at=now,
+                    dispositioned_at=None, first_response_at=None, resolved_at=None,
                     **_columns(data))
-    session.add(report)
+    companions = []
     if agency is not None:
-        session.add(ReportAgency(report_id=report.id, agency_code=agency, since=now))
+        companions.append(ReportAgency(report_id=report.id, agency_code=agency, since=now))
     if external_ref is not None:
-        session.add(ReportExternalRef(report=report, system=external_ref[0],
-                                      external_id=external_ref[1],
-                                      source_updated_at=source_updated_at,
-                                      payload_hash=payload_hash))
+        companions.append(ReportExternalRef(report_id=report.id, system=external_ref[0],
+                                            external_id=external_ref[1],
+                                            source_updated_at=source_updated_at,
+                                            payload_hash=payload_hash))
     events.record(session, report, "report.created", **actor.event_kwargs(),
                   data={"status": "received", "agency": agency})
     if status and status != "received":
         walk_to(session, report, status, actor)
     report.due_at = sla.due_at(session, report)
+    return report, companions
+
+
+def create_report(session, data: dict, actor: Actor, **kwargs) -> Report:
+    report, companions = build_report(session, data, actor, **kwargs)
+    session.add(report)
+    session.add_all(companions)
     return report
 
 
