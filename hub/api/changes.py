@@ -7,9 +7,10 @@ from hub.api import paging
 from hub.api.common import BEARER
 from hub.auth import current_principal, require
 from hub.extensions import db
-from hub.models import Report, ReportAgency, ReportEvent, Response
+from hub.models import Report, ReportEvent, Response
 from hub.schemas.fields import Text, Timestamp
 from hub.schemas.reports import ReportOutSchema, ResponseOutSchema
+from hub.services import access
 from hub.services.representations import report_dict, response_dict
 
 blp = Blueprint("changes", __name__, description="Change feed")
@@ -58,9 +59,7 @@ def changes(args):
     if not isinstance(last_seq, int) or isinstance(last_seq, bool):
         raise paging.invalid()
     stmt = sa.select(ReportEvent).where(ReportEvent.seq > last_seq)
-    if not principal.is_national:
-        stmt = stmt.where(sa.exists().where(ReportAgency.report_id == ReportEvent.report_id,
-                                            ReportAgency.agency_code == principal.agency))
+    stmt = access.visible(principal, stmt, report_id_column=ReportEvent.report_id)
     limit = args["limit"]
     rows = db.session.execute(stmt.order_by(ReportEvent.seq).limit(limit + 1)).scalars().all()
     has_more = len(rows) > limit

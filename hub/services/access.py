@@ -5,21 +5,46 @@ import uuid
 import sqlalchemy as sa
 
 from hub.errors import Problem, not_found
-from hub.models import Report, ReportAgency
+from hub.extensions import db
+from hub.models import Agency, Report, ReportAgency
 
 _TRACKING = re.compile(r"^\d{2,20}$")
 
 
-def visible(principal, stmt=None):
-    """Filter a select of Report down to what the caller's agency may read.
+def scope(principal) -> frozenset | None:
+    """The agency codes a client acts for: its agency and every unit below it (a
+    regency's client covers its OPDs). None for national clients, who cover everything."""
+    if principal.is_national:
+        return None
+    memo = db.session.info.setdefault("agency_scopes", {})
+    if principal.agency not in memo:
+        children: dict = {}
+        for code, parent in db.session.execute(sa.select(Agency.code, Agency.parent_code)):
+            children.setdefault(parent, []).append(code)
+        found, stack = {principal.agency}, [principal.agency]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        memo[principal.agency] = frozenset(found)
+    return memo[principal.agency]
 
-    A client sees reports its agency is or was responsible for; national clients see all.
-    """
+
+def in_scope(principal, agency_code) -> bool:
+    covered = scope(principal)
+    return covered is None or agency_code in covered
+
+
+def visible(principal, stmt=None, report_id_column=None):
+    """Filter a select down to the reports the caller's agency may read: those its agency
+    (or a unit below it) is or was responsible for. National clients see all."""
     stmt = stmt if stmt is not None else sa.select(Report)
     if principal.is_national:
         return stmt
-    return stmt.where(sa.exists().where(ReportAgency.report_id == Report.id,
-                                        ReportAgency.agency_code == principal.agency))
+    column = report_id_column if report_id_column is not None else Report.id
+    return stmt.where(sa.exists().where(ReportAgency.report_id == column,
+                                        ReportAgency.agency_code.in_(scope(principal))))
 
 
 def get_report(session, ident: str, principal, *, for_update: bool = False) -> Report:
@@ -41,7 +66,7 @@ def get_report(session, ident: str, principal, *, for_update: bool = False) -> R
 
 def require_responsible(principal, report) -> None:
     """Only the agency now responsible (or a national client) changes a report."""
-    if principal.is_national or report.agency_code == principal.agency:
+    if in_scope(principal, report.agency_code):
         return
     raise Problem(403, "Not the responsible agency",
                   f"This report is now handled by '{report.agency_code}'; your agency can "

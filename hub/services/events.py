@@ -71,7 +71,7 @@ def _write_pending_events(session):
 # Per-transaction memos kept in session.info by the services; none may outlive the
 # transaction (a lock memo would skip a lock the next transaction needs).
 TRANSACTION_MEMOS = (_PENDING, "claimed_systems", "locked_systems", "tracking_pool",
-                     "holiday_cache", "master_codes")
+                     "holiday_cache", "master_codes", "agency_scopes")
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

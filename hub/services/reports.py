@@ -63,10 +63,14 @@ def resolve_agency(session, requested, principal):
         if requested is not None:
             check_agency(session, requested)
         return requested
-    if requested not in (None, principal.agency):
+    if requested is None:
+        return principal.agency
+    from hub.services.access import in_scope
+    if not in_scope(principal, requested):
         raise _invalid("agency", f"agency clients create reports for their own agency "
-                                 f"('{principal.agency}') and disposition them onwards")
-    return principal.agency
+                                 f"('{principal.agency}') or a unit below it, and "
+                                 "disposition them onwards")
+    return requested
 
 
 def _columns(data: dict) -> dict:

@@ -1,4 +1,5 @@
 """Reports and responses as a given caller may see them (the privacy rules live here)."""
+from hub.services.access import in_scope
 
 
 def reporter_for(report, principal):
@@ -8,7 +9,8 @@ def reporter_for(report, principal):
         return _reporter(report)
     if report.anonymous:
         return None
-    if principal is not None and report.agency_code == principal.agency:
+    if principal is not None and not principal.is_national and \
+            in_scope(principal, report.agency_code):
         return _reporter(report)
     return {"name": report.reporter_name}
 

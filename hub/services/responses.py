@@ -31,7 +31,7 @@ def add_response(session, report, data: dict, actor: Actor) -> tuple[Response, b
                               "belongs to another report.", slug="external-ref-conflict")
             return existing, False
     require_responsible(principal, report)
-    agency = report.agency_code if principal.is_national else principal.agency
+    agency = report.agency_code  # the responsible agency (or unit) answers
     if agency is None:
         raise Problem(409, "No responsible agency",
                       "Disposition the report to an agency before responding.",
