@@ -50,7 +50,7 @@ def create_client(name, agency, scopes, client_id):
 
 
 @hub_cli.command("worker")
-@click.option("--queues", default="default", show_default=True)
+@click.option("--queues", default="sync,default", show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 def worker(queues, burst):
     """Run an RQ worker (needs HUB_REDIS_URL)."""
@@ -64,7 +64,74 @@ def worker(queues, burst):
            connection=conn).work(burst=burst)
 
 
+connector_cli = AppGroup("connector", help="Connectors to local systems.")
+
+
+@connector_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--secret", "secrets", multiple=True, metavar="NAME=VALUE",
+              help="A credential (repeatable); stored encrypted, never in the file.")
+def connector_import(path, secrets):
+    """Create or update a connector and its mappings from a mappings/ YAML file."""
+    from hub.sync import files
+    values = dict(s.split("=", 1) for s in secrets)
+    try:
+        conn = files.import_document(db.session, files.load_file(path), secrets=values,
+                                     who=f"file:{path}")
+    except files.FileError as exc:
+        raise click.ClickException(str(exc))
+    db.session.commit()
+    click.echo(f"connector {conn.id} ({conn.kind}) for {conn.agency_code} imported")
+
+
+@connector_cli.command("export")
+@click.argument("connector_id")
+def connector_export(connector_id):
+    """Print a connector's configuration and mappings as YAML (no secrets)."""
+    from hub.models import Connector
+    from hub.sync import files
+    if db.session.get(Connector, connector_id) is None:
+        raise click.ClickException(f"no connector '{connector_id}'")
+    click.echo(files.dump_yaml(files.export_document(db.session, connector_id)), nl=False)
+
+
+@connector_cli.command("sync")
+@click.argument("connector_id")
+def connector_sync(connector_id):
+    """Run one sync of a connector now, here, and print its counts."""
+    from hub.models import SyncRun
+    from hub.sync.runner import run_connector
+    run_id = run_connector(connector_id, trigger="manual")
+    if run_id is None:
+        raise click.ClickException("another worker is running this connector right now")
+    run = db.session.get(SyncRun, run_id)
+    click.echo(f"run {run.id}: {run.status} {run.counts}" + (f"\n{run.error}" if run.error
+                                                              else ""))
+
+
+@hub_cli.command("scheduler")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between checks.")
+@click.option("--once", is_flag=True, help="Check once and exit.")
+def scheduler(interval, once):
+    """Enqueue due connector syncs (runs them in-process without HUB_REDIS_URL)."""
+    import time
+
+    from hub.tasks.jobs import enqueue_due
+    while True:
+        try:
+            ids = enqueue_due()
+            if ids:
+                click.echo(f"scheduled: {', '.join(ids)}")
+        except Exception as exc:  # keep scheduling; the error is visible in the log
+            db.session.rollback()
+            click.echo(f"scheduler: {exc.__class__.__name__}: {exc}", err=True)
+        if once:
+            return
+        time.sleep(interval)
+
+
 def init_app(app):
+    hub_cli.add_command(connector_cli)
     app.cli.add_command(hub_cli)
 
 

@@ -18,9 +18,11 @@ from tests.helpers import Caller
 ADMIN_URL = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Tables holding per-test data; master data (agencies, categories, holidays) stays.
-DATA_TABLES = ("report_events", "attachments", "response_external_refs", "responses",
-               "report_external_refs", "report_agencies", "reports", "idempotency_records",
-               "source_systems", "api_clients")
+DATA_TABLES = ("sync_record_errors", "sync_runs", "outbound_pushes", "held_records",
+               "mappings", "connector_stream_states", "connectors", "report_events",
+               "attachments", "response_external_refs", "responses", "report_external_refs",
+               "report_agencies", "reports", "idempotency_records", "source_systems",
+               "api_clients")
 
 
 def _worker_db_url(worker_id: str) -> str:

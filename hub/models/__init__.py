@@ -7,3 +7,7 @@ from hub.models.reports import (  # noqa
     ReportEvent, ReportExternalRef, Response, ResponseExternalRef,
 )
 from hub.models.types import utcnow  # noqa
+from hub.models.sync import (  # noqa
+    MAPPED_FIELDS, STATUS_OUT, Connector, HeldRecord, Mapping, OutboundPush, StreamState,
+    SyncRecordError, SyncRun,
+)

@@ -29,7 +29,8 @@ def enqueue(func, *args, queue: str = "default", **kwargs):
     if not current_app.config.get("HUB_REDIS_URL"):
         return func(*args, **kwargs)
     try:
-        return get_queue(queue).enqueue(func, *args, **kwargs)
+        # Job ids are not reused: the lease, not RQ, guarantees one run per connector.
+        return get_queue(queue).enqueue(func, *args, **kwargs, job_timeout=3600)
     except Exception:
         log.warning("could not enqueue %s; the scheduler will pick it up", func.__name__,
                     exc_info=True)

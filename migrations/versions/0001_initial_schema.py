@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: afb2651cfbd9
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 19:29:46.755699
 

@@ -1,0 +1,71 @@
+"""The one small interface every connector implements.
+
+A connector knows how to talk to one kind of local system (a REST/JSON app, an Open311
+server, a spreadsheet, a SQL view, SP4N-LAPOR! itself). It knows nothing about the hub's
+database: it reads pages of local records since a cursor and writes hub changes out. The
+sync engine (hub/sync) maps the records, upserts them, and saves the cursor in the same
+transaction as the records the page covers (Airbyte/Singer style).
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Protocol
+
+
+class ConnectorError(Exception):
+    """The local system failed or answered something unusable. `retryable` says whether
+    trying again later can help (timeouts, 5xx) or a person must act (401, bad config)."""
+
+    def __init__(self, message: str, *, retryable: bool = True, detail: str | None = None):
+        super().__init__(message)
+        self.retryable, self.detail = retryable, detail
+
+
+@dataclass
+class LocalRecord:
+    """One record as the local system holds it, in the local system's own words.
+
+    `fields` uses the hub's field names but local vocabulary for the mapped values
+    (category, status, unit, channel). `origin_hub_id` is set when the local system says
+    the record came from the hub (its echo): such records are linked, never re-imported.
+    """
+    stream: str                      # "reports" or "responses"
+    external_id: str
+    updated_at: datetime | None
+    fields: dict
+    origin_hub_id: str | None = None
+    report_external_id: str | None = None  # responses: the local id of their report
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    records: list[LocalRecord]
+    cursor: dict                     # the stream state after this page
+    rejected: list[tuple[dict, str]] = field(default_factory=list)  # (raw, why) unparsable
+
+
+class Connector(Protocol):
+    kind: str
+    streams: tuple[str, ...]
+
+    def read(self, stream: str, cursor: dict | None) -> Iterator[Page]:
+        """Pages of records changed since `cursor` (None: from the beginning)."""
+
+    def find_report(self, hub_id: str) -> str | None:
+        """The local id of a report the hub pushed earlier, if the local system has it
+        (so a push interrupted after the local write is never written twice)."""
+
+    def find_response(self, hub_id: str) -> str | None:
+        """The same for a response the hub pushed earlier."""
+
+    def write_report(self, report: dict) -> str:
+        """Create a hub report in the local system; returns its local id."""
+
+    def write_response(self, report_external_id: str, response: dict) -> str:
+        """Add a hub response to a local report; returns the response's local id."""
+
+    def write_status(self, report_external_id: str, local_status: str, note: str | None):
+        """Set a local report's status (already mapped to the local vocabulary)."""
+
+    def check(self) -> dict:
+        """Reach the local system once; raises ConnectorError when it cannot."""

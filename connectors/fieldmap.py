@@ -1,0 +1,119 @@
+"""Field paths and value conversion shared by the declarative connectors.
+
+A field spec is either a dotted path into the local record ("pelapor.nama") or a mapping
+{path, map?, default?, type?}: `map` translates literal values (e.g. true -> public),
+`type` converts (datetime, date, bool, str, float).
+"""
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from connectors.base import ConnectorError
+
+_MISSING = object()
+
+
+def get_path(data, path: str, default=None):
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return default
+    return current
+
+
+def set_path(target: dict, path: str, value) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def parse_datetime(value, tz: str | None):
+    """Offsets are required; a naive value is accepted only when the connector declares
+    the local system's time zone (`timezone:` in its config). Never guessed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) == 10:  # a bare date: midnight local time
+                parsed = datetime.combine(datetime.fromisoformat(text).date(), time())
+            else:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"'{text}' is not an ISO 8601 timestamp")
+    if parsed.tzinfo is None:
+        if not tz:
+            raise ValueError(f"timestamp '{value}' has no UTC offset and the connector "
+                             "declares no timezone")
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz))
+    return parsed
+
+
+def convert(value, spec: dict, tz: str | None):
+    if "map" in spec and value is not None:
+        key = value if not isinstance(value, bool) else str(value).lower()
+        mapping = {str(k).lower() if isinstance(k, bool) else k: v
+                   for k, v in spec["map"].items()}
+        value = mapping.get(key, mapping.get(str(key), value))
+    kind = spec.get("type")
+    if value is None:
+        return None
+    if kind == "datetime":
+        return parse_datetime(value, tz)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in ("1", "true", "ya", "yes", "y")
+    if kind == "str":
+        return str(value)
+    if kind == "float":
+        return float(value)
+    return value
+
+
+def extract(record: dict, fields: dict, tz: str | None) -> dict:
+    """Local record -> {hub dotted field: value} per the connector's field specs."""
+    out = {}
+    for hub_field, spec in fields.items():
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        if "const" in spec:
+            value = spec["const"]
+        else:
+            value = get_path(record, spec["path"], _MISSING)
+            if value is _MISSING:
+                value = spec.get("default")
+        try:
+            out[hub_field] = convert(value, spec, tz)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{hub_field}: {exc}") from None
+    return out
+
+
+def render(template, values: dict):
+    """Fill a write template: strings "{field}" take values (dotted names allowed);
+    dicts and lists are filled recursively; a whole-string placeholder keeps the type."""
+    if isinstance(template, dict):
+        return {k: render(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, values) for v in template]
+    if isinstance(template, str) and template.startswith("{") and template.endswith("}") \
+            and template.count("{") == 1:
+        return values.get(template[1:-1])
+    if isinstance(template, str):
+        try:
+            return template.format_map(_Dotted(values))
+        except (KeyError, ValueError) as exc:
+            raise ConnectorError(f"write template {template!r}: {exc}", retryable=False)
+    return template
+
+
+class _Dotted(dict):
+    def __missing__(self, key):
+        return ""

@@ -1,0 +1,89 @@
+"""Connector and mapping files (mappings/<agency>/<connector>.yaml): import and export.
+
+A file holds one connector's configuration and its mapping tables, so a mapping can be
+reviewed in git and moved between environments. Secrets never go in the file: it names
+the environment variables that hold them (`secrets_env`).
+"""
+import os
+
+import sqlalchemy as sa
+import yaml
+
+from hub.models import MAPPED_FIELDS, STATUS_OUT, Agency, Connector, Mapping, utcnow
+from hub.sync import registry
+from hub.sync.secrets import seal, unseal
+
+FIELDS = MAPPED_FIELDS + (STATUS_OUT,)
+
+
+class FileError(ValueError):
+    pass
+
+
+def load_file(path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def import_document(session, doc: dict, *, secrets: dict | None = None, who="import") -> Connector:
+    try:
+        spec = doc["connector"]
+        cid, kind, agency = spec["id"], spec["kind"], spec["agency"]
+    except (KeyError, TypeError):
+        raise FileError("the file needs connector.id, connector.kind and connector.agency")
+    if kind not in registry.kinds():
+        raise FileError(f"unknown connector kind '{kind}' (known: "
+                        f"{', '.join(registry.kinds())})")
+    if session.get(Agency, agency) is None:
+        raise FileError(f"unknown agency '{agency}'")
+    conn = session.get(Connector, cid)
+    if conn is None:
+        conn = Connector(id=cid, agency_code=agency, kind=kind, outbound_seq=0,
+                         failure_streak=0, paused=False)
+        session.add(conn)
+    elif conn.agency_code != agency:
+        raise FileError(f"connector '{cid}' belongs to agency '{conn.agency_code}'")
+    conn.kind, conn.name = kind, spec.get("name", cid)
+    conn.system = spec.get("system", cid)
+    conn.config = spec.get("config", {})
+    conn.interval_seconds = int(spec.get("interval_seconds", 60))
+    conn.lookback_seconds = int(spec.get("lookback_seconds", 300))
+    values = unseal(conn.secrets)
+    for name, env in (spec.get("secrets_env") or {}).items():
+        if os.environ.get(env):
+            values[name] = os.environ[env]
+    values.update(secrets or {})
+    conn.secrets = seal(values) if values else None
+    session.flush()
+    replace_mappings(session, conn.id, doc.get("mappings") or {}, who)
+    return conn
+
+
+def replace_mappings(session, connector_id: str, tables: dict, who: str) -> None:
+    unknown = set(tables) - set(FIELDS)
+    if unknown:
+        raise FileError(f"unknown mapping tables {sorted(unknown)}; use {', '.join(FIELDS)}")
+    session.execute(sa.delete(Mapping).where(Mapping.connector_id == connector_id,
+                                             Mapping.field.in_(list(tables))))
+    for field, table in tables.items():
+        for local, hub in (table or {}).items():
+            session.add(Mapping(connector_id=connector_id, field=field, local_value=str(local),
+                                hub_value=str(hub), updated_by=who, updated_at=utcnow()))
+    session.flush()
+
+
+def export_document(session, connector_id: str) -> dict:
+    conn = session.get(Connector, connector_id)
+    tables: dict = {f: {} for f in FIELDS}
+    for m in session.execute(sa.select(Mapping).where(Mapping.connector_id == connector_id)
+                             .order_by(Mapping.field, Mapping.local_value)).scalars():
+        tables[m.field][m.local_value] = m.hub_value
+    return {"connector": {"id": conn.id, "agency": conn.agency_code, "kind": conn.kind,
+                          "name": conn.name, "system": conn.system,
+                          "interval_seconds": conn.interval_seconds,
+                          "lookback_seconds": conn.lookback_seconds, "config": conn.config},
+            "mappings": {f: t for f, t in tables.items() if t}}
+
+
+def dump_yaml(doc: dict) -> str:
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)

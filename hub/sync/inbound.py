@@ -1,0 +1,209 @@
+"""Local records into the hub: map, upsert, hold what cannot be mapped yet."""
+import logging
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+
+from hub.auth import Principal
+from hub.errors import Problem, flatten_errors
+from hub.models import HeldRecord, Report, ReportExternalRef, ResponseExternalRef, utcnow
+from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
+from hub.services import events, lifecycle
+from hub.services import reports as report_service
+from hub.services.reports import Actor
+from hub.services.responses import add_response
+from hub.services.responses import find_by_ref as find_response_by_ref
+
+log = logging.getLogger(__name__)
+SOURCE_REPORT = SourceReportInSchema()
+RESPONSE_IN = ResponseInSchema()
+
+
+def connector_principal(conn) -> Principal:
+    return Principal(f"connector:{conn.id}", conn.agency_code,
+                     frozenset({"reports:read", "reports:write"}))
+
+
+def jsonable(value):
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def record_to_json(record) -> dict:
+    return {"stream": record.stream, "external_id": record.external_id,
+            "updated_at": record.updated_at.isoformat() if record.updated_at else None,
+            "fields": jsonable(record.fields), "origin_hub_id": record.origin_hub_id,
+            "report_external_id": record.report_external_id}
+
+
+class RecordApplier:
+    """Applies one connector's records; each call returns an outcome word for the counts:
+    created, updated, unchanged, stale, echo, held, failed."""
+
+    def __init__(self, session, conn, mappings):
+        self.session, self.conn, self.mappings = session, conn, mappings
+        self.principal = connector_principal(conn)
+        self.actor = Actor(self.principal, conn.system)
+
+    def apply(self, rec: dict) -> tuple[str, str | None]:
+        """rec is record_to_json output. Returns (outcome, reason for failed/held)."""
+        if self._newer_copy_held(rec):
+            return "stale", None
+        try:
+            with events.savepoint(self.session):
+                if rec["stream"] == "reports":
+                    outcome = self._report(rec)
+                else:
+                    outcome = self._response(rec)
+        except Problem as problem:
+            reason = problem.detail or problem.title
+            if problem.errors:
+                reason += " " + "; ".join(f"{k}: {v}" for k, v in problem.errors.items())
+            self._hold(rec, "error", [], reason)
+            return "failed", reason
+        if outcome == "held":
+            return outcome, None
+        self._unhold(rec)
+        return outcome, None
+
+    # --- reports -------------------------------------------------------------------------
+
+    def _report(self, rec: dict) -> str:
+        fields = rec["fields"]
+        if rec["origin_hub_id"]:
+            return self._report_echo(rec)
+        mapped, missing = self.mappings.inbound(fields)
+        if missing:
+            self._hold(rec, "unmapped", missing, None)
+            return "held"
+        unit = mapped.pop("unit", None)
+        payload = {k: v for k, v in mapped.items() if v is not None}
+        payload.setdefault("classification", "complaint")
+        payload["source_updated_at"] = rec["updated_at"]
+        existing = report_service.find_by_ref(self.session, self.conn.system,
+                                              rec["external_id"])
+        if existing is None:
+            payload["agency"] = unit or self.conn.agency_code
+        data = self._load(SOURCE_REPORT, payload)
+        _, result = report_service.upsert_from_source(
+            self.session, self.conn.system, rec["external_id"], data, self.actor,
+            raw_payload={**payload, "agency": None})
+        return result
+
+    def _report_echo(self, rec: dict) -> str:
+        """A report the hub pushed, read back: link it; take only a local status move."""
+        report = self._hub_report(rec["origin_hub_id"])
+        if report is None:
+            raise Problem(422, "Unknown hub report",
+                          f"The local record says it came from hub report "
+                          f"{rec['origin_hub_id']}, which this agency cannot see.")
+        self._link(ReportExternalRef, report_id=report.id, external_id=rec["external_id"])
+        local_status = rec["fields"].get("status")
+        target = self.mappings.table.get("status", {}).get(str(local_status))
+        if target and target != report.status:
+            steps = lifecycle.path(report.status, target)
+            if steps:  # only forward moves; a local copy that lags behind is ignored
+                report_service.walk_to(self.session, report, target, self.actor)
+                return "updated"
+        return "echo"
+
+    def _hub_report(self, hub_id: str):
+        import uuid
+        try:
+            ident = uuid.UUID(hub_id)
+        except ValueError:
+            return None
+        report = self.session.get(Report, ident, with_for_update=True)
+        from hub.services.access import in_scope
+        if report is None or not in_scope(self.principal, report.agency_code):
+            return None
+        return report
+
+    def _link(self, model, **values) -> None:
+        exists = self.session.execute(sa.select(model).where(
+            model.system == self.conn.system,
+            model.external_id == values["external_id"])).scalar_one_or_none()
+        if exists is None:
+            self.session.add(model(system=self.conn.system, **values))
+            self.session.flush()
+
+    # --- responses -----------------------------------------------------------------------
+
+    def _response(self, rec: dict) -> str:
+        fields = rec["fields"]
+        if rec["origin_hub_id"]:
+            response_id = rec["origin_hub_id"]
+            import uuid
+            try:
+                self._link(ResponseExternalRef, response_id=uuid.UUID(response_id),
+                           external_id=rec["external_id"])
+            except ValueError:
+                pass
+            return "echo"
+        ref = report_service.find_by_ref(self.session, self.conn.system,
+                                         rec["report_external_id"] or "")
+        if ref is None:
+            self._hold(rec, "waiting", [{"field": "report",
+                                         "value": rec["report_external_id"]}],
+                       "its report has not reached the hub yet")
+            return "held"
+        if find_response_by_ref(self.session, self.conn.system, rec["external_id"]):
+            return "unchanged"  # responses are immutable once taken
+        payload = {k: v for k, v in fields.items() if v is not None}
+        payload["external_ref"] = {"system": self.conn.system,
+                                   "external_id": rec["external_id"]}
+        data = self._load(RESPONSE_IN, payload)
+        report = self.session.get(Report, ref.report_id, with_for_update=True)
+        _, created = add_response(self.session, report, data, self.actor)
+        return "created" if created else "unchanged"
+
+    # --- holding -------------------------------------------------------------------------
+
+    def _load(self, schema, payload):
+        try:
+            return schema.load(payload)
+        except ValidationError as err:
+            flat = flatten_errors(err.messages)
+            raise Problem(422, "Invalid record", "The local record does not pass the hub's "
+                          "validation.", errors=flat)
+
+    def _hold(self, rec, reason, missing, detail) -> None:
+        held = self.session.execute(sa.select(HeldRecord).where(
+            HeldRecord.connector_id == self.conn.id, HeldRecord.stream == rec["stream"],
+            HeldRecord.external_id == rec["external_id"])).scalar_one_or_none()
+        now = utcnow()
+        updated_at = datetime.fromisoformat(rec["updated_at"]) if rec["updated_at"] else None
+        if held is None:
+            self.session.add(HeldRecord(
+                connector_id=self.conn.id, stream=rec["stream"],
+                external_id=rec["external_id"], record=rec, missing=missing, reason=reason,
+                detail=detail, source_updated_at=updated_at, first_held_at=now,
+                last_seen_at=now, attempts=1))
+        else:
+            # Keep the newest copy; an older one arriving late never replaces it.
+            if held.source_updated_at is None or updated_at is None or \
+                    updated_at >= held.source_updated_at:
+                held.record, held.source_updated_at = rec, updated_at
+            held.missing, held.reason, held.detail = missing, reason, detail
+            held.last_seen_at, held.attempts = now, held.attempts + 1
+        self.session.flush()
+
+    def _newer_copy_held(self, rec) -> bool:
+        """A late, older copy must not be applied over (and unhold) a newer held one."""
+        if not rec["updated_at"]:
+            return False
+        held_at = self.session.execute(sa.select(HeldRecord.source_updated_at).where(
+            HeldRecord.connector_id == self.conn.id, HeldRecord.stream == rec["stream"],
+            HeldRecord.external_id == rec["external_id"])).scalar_one_or_none()
+        return held_at is not None and held_at > datetime.fromisoformat(rec["updated_at"])
+
+    def _unhold(self, rec) -> None:
+        self.session.execute(sa.delete(HeldRecord).where(
+            HeldRecord.connector_id == self.conn.id, HeldRecord.stream == rec["stream"],
+            HeldRecord.external_id == rec["external_id"]))

@@ -1,0 +1,212 @@
+"""One sync run of one connector: lease, inbound streams, held-record replay, outbound.
+
+The lease is the per-connector lock: taken with a conditional UPDATE, renewed after every
+page, released at the end. Two workers cannot both hold it, and a worker killed mid-run
+blocks its connector only until the lease expires. Every page commits together with its
+cursor, so a rerun after any crash starts exactly where the last commit left off.
+"""
+import logging
+import os
+import random
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from connectors.base import ConnectorError
+from hub.extensions import db
+from hub.models import (Connector, HeldRecord, StreamState, SyncRecordError, SyncRun,
+                        utcnow)
+from hub.sync import registry
+from hub.sync.inbound import RecordApplier, record_to_json
+from hub.sync.mapping import MappingSet
+
+log = logging.getLogger(__name__)
+COUNT_KEYS = ("read", "created", "updated", "unchanged", "stale", "echo", "held", "failed",
+              "replayed", "pushed", "push_failed")
+
+
+class LeaseLost(Exception):
+    """Another worker holds this connector now; stop without writing more."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _setting(name, default):
+    return current_app.config.get(name, default)
+
+
+def acquire_lease(connector_id: str, owner: str) -> bool:
+    now = utcnow()
+    lease = timedelta(seconds=_setting("HUB_SYNC_LEASE_SECONDS", 120))
+    taken = db.session.execute(
+        sa.update(Connector).where(
+            Connector.id == connector_id,
+            sa.or_(Connector.lease_until.is_(None), Connector.lease_until < now,
+                   Connector.lease_owner == owner))
+        .values(lease_owner=owner, lease_until=now + lease)).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def renew_lease(connector_id: str, owner: str) -> None:
+    lease = timedelta(seconds=_setting("HUB_SYNC_LEASE_SECONDS", 120))
+    kept = db.session.execute(
+        sa.update(Connector).where(Connector.id == connector_id,
+                                   Connector.lease_owner == owner)
+        .values(lease_until=utcnow() + lease)).rowcount
+    if kept != 1:
+        raise LeaseLost(connector_id)
+
+
+def release_lease(connector_id: str, owner: str) -> None:
+    db.session.execute(sa.update(Connector).where(
+        Connector.id == connector_id, Connector.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None))
+    db.session.commit()
+
+
+def backoff_seconds(streak: int, base: int) -> float:
+    """Exponential backoff with full jitter, capped at an hour."""
+    return random.uniform(base, min(3600, base * 2 ** min(streak, 12)))
+
+
+def run_connector(connector_id: str, trigger: str = "schedule", owner: str | None = None):
+    """Run one sync; returns the SyncRun id, or None when another worker holds the lease."""
+    owner = owner or worker_name()
+    if not acquire_lease(connector_id, owner):
+        return None
+    conn = db.session.get(Connector, connector_id)
+    # Runs left "running" by a worker that died are closed as abandoned.
+    db.session.execute(sa.update(SyncRun).where(
+        SyncRun.connector_id == connector_id, SyncRun.status == "running")
+        .values(status="abandoned", ended_at=utcnow(),
+                error="the worker running it stopped before it finished"))
+    before = {s.stream: s.cursor for s in db.session.execute(
+        sa.select(StreamState).where(StreamState.connector_id == connector_id)).scalars()}
+    run = SyncRun(connector_id=connector_id, trigger=trigger, worker=owner, status="running",
+                  started_at=utcnow(), counts={k: 0 for k in COUNT_KEYS},
+                  cursor_before=before)
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    counts = dict(run.counts)
+    error, retryable = None, True
+    try:
+        connector = registry.build(conn)
+        replay_held(conn, counts, run_id, owner)
+        for stream in connector.streams:
+            _read_stream(conn, connector, stream, counts, run_id, owner)
+        from hub.sync.outbound import push
+        push(conn, connector, counts, owner)
+    except ConnectorError as exc:
+        db.session.rollback()
+        error, retryable = str(exc) + (f" — {exc.detail}" if exc.detail else ""), exc.retryable
+    except LeaseLost:
+        db.session.rollback()
+        error = "another worker took over this connector's lease (this run was too slow)"
+    except Exception as exc:  # a bug must still end the run visibly, not leave it running
+        db.session.rollback()
+        log.exception("sync run %s of %s failed", run_id, connector_id)
+        error = f"internal error: {exc.__class__.__name__}: {exc}"
+    _finish(connector_id, run_id, counts, error, retryable, owner)
+    return run_id
+
+
+def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
+    state = db.session.get(StreamState, (conn.id, stream))
+    cursor = dict(state.cursor) if state and state.cursor else None
+    if cursor and cursor.get("since") and conn.lookback_seconds:
+        # Re-read a window before the cursor: late writes and clock skew in the local
+        # system land there; the upsert makes re-reading free of side effects.
+        since = datetime.fromisoformat(cursor["since"]) - timedelta(
+            seconds=conn.lookback_seconds)
+        cursor = {**cursor, "since": since.isoformat()}
+    mappings = MappingSet.load(db.session, conn.id)
+    for page in connector.read(stream, cursor):
+        applier = RecordApplier(db.session, db.session.merge(conn), mappings)
+        for record in page.records:
+            counts["read"] += 1
+            outcome, reason = applier.apply(record_to_json(record))
+            counts[outcome] = counts.get(outcome, 0) + 1
+            if outcome == "failed":
+                db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id,
+                                               stream=stream, external_id=record.external_id,
+                                               reason=reason, payload=_safe(record.raw)))
+        for raw, why in page.rejected:
+            counts["read"] += 1
+            counts["failed"] += 1
+            db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id, stream=stream,
+                                           external_id=None, reason=f"unreadable record: {why}",
+                                           payload=_safe(raw)))
+        state = db.session.get(StreamState, (conn.id, stream))
+        if state is None:
+            state = StreamState(connector_id=conn.id, stream=stream)
+            db.session.add(state)
+        state.cursor, state.updated_at = page.cursor, utcnow()
+        renew_lease(conn.id, owner)
+        db.session.commit()  # the page's records and its cursor, together
+
+
+def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int:
+    """Apply held records again (after a mapping change, or to retry errors)."""
+    mappings = MappingSet.load(db.session, conn.id)
+    applier = RecordApplier(db.session, db.session.merge(conn), mappings)
+    rows = db.session.execute(
+        sa.select(HeldRecord).where(HeldRecord.connector_id == conn.id)
+        .order_by(HeldRecord.stream.desc(), HeldRecord.source_updated_at,
+                  HeldRecord.id).limit(limit)).scalars().all()
+    # Reports before responses ("reports" sorts after "responses", hence desc).
+    replayed = 0
+    for held in rows:
+        outcome, _ = applier.apply(dict(held.record))
+        if outcome not in ("held", "failed"):
+            replayed += 1
+    counts["replayed"] = counts.get("replayed", 0) + replayed
+    if owner:
+        renew_lease(conn.id, owner)
+    db.session.commit()
+    return replayed
+
+
+def _finish(connector_id, run_id, counts, error, retryable, owner) -> None:
+    run = db.session.get(SyncRun, run_id)
+    conn = db.session.get(Connector, connector_id)
+    now = utcnow()
+    run.ended_at, run.counts = now, counts
+    run.cursor_after = {s.stream: s.cursor for s in db.session.execute(
+        sa.select(StreamState).where(StreamState.connector_id == connector_id)).scalars()}
+    conn.last_run_at = now
+    if error is None:
+        run.status = "partial" if counts.get("failed") or counts.get("push_failed") \
+            else "succeeded"
+        conn.failure_streak, conn.last_error, conn.last_success_at = 0, None, now
+        conn.next_run_at = now + timedelta(seconds=conn.interval_seconds)
+    else:
+        run.status, run.error = "failed", error
+        conn.failure_streak += 1
+        conn.last_error = error
+        threshold = _setting("HUB_SYNC_CIRCUIT_THRESHOLD", 5)
+        if not retryable or conn.failure_streak >= threshold:
+            # The circuit opens: no more scheduled runs until someone resumes it.
+            conn.paused = True
+            conn.paused_reason = (f"paused after {conn.failure_streak} failed run(s) in a "
+                                  f"row; last error: {error}")
+        conn.next_run_at = now + timedelta(
+            seconds=backoff_seconds(conn.failure_streak, conn.interval_seconds))
+        from hub.sync import notify
+        notify.sync_failed(conn, run)
+    db.session.commit()
+    release_lease(connector_id, owner)
+
+
+def _safe(raw):
+    """Keep a failed record for the officer, without its personal data."""
+    if not isinstance(raw, dict):
+        return {"value": str(raw)[:500]}
+    hidden = {"pelapor", "reporter", "nama_pelapor", "telepon", "email", "phone", "nama"}
+    return {k: ("[hidden]" if k in hidden else v) for k, v in raw.items()}

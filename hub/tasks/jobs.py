@@ -1,0 +1,73 @@
+"""RQ job functions. They run in a worker process, so each builds its app once.
+
+Jobs carry ids only; everything they act on is read from the database, so running a job
+twice (an RQ retry, a re-enqueue after Redis came back) does no harm.
+"""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+_app = None
+
+
+def _app_context():
+    """The current app when called in-process (no Redis); else this worker's own app."""
+    from contextlib import nullcontext
+
+    from flask import has_app_context
+    if has_app_context():
+        return nullcontext()
+    global _app
+    if _app is None:
+        from hub import create_app
+        _app = create_app()
+    return _app.app_context()
+
+
+def sync_connector(connector_id: str, trigger: str = "schedule"):
+    with _app_context():
+        from hub.sync.runner import run_connector
+        return run_connector(connector_id, trigger)
+
+
+def replay_held(connector_id: str):
+    with _app_context():
+        from hub.extensions import db
+        from hub.models import Connector
+        from hub.sync.runner import replay_held as replay
+        conn = db.session.get(Connector, connector_id)
+        return replay(conn, {}) if conn else 0
+
+
+def claim_due_connectors(session, now, limit: int = 100) -> list[str]:
+    """Due, unpaused connectors, claimed by pushing next_run_at forward. SKIP LOCKED lets
+    several schedulers run at once without enqueueing a connector twice."""
+    from hub.models import Connector
+    stmt = (sa.select(Connector).where(Connector.paused.is_(False),
+                                       sa.or_(Connector.next_run_at.is_(None),
+                                              Connector.next_run_at <= now))
+            .order_by(Connector.next_run_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    due = session.execute(stmt).scalars().all()
+    for conn in due:
+        # A generous claim: the run itself sets the real next time when it ends.
+        conn.next_run_at = now + timedelta(seconds=max(conn.interval_seconds, 30) * 5)
+    session.commit()
+    return [c.id for c in due]
+
+
+def schedule_due() -> list[str]:
+    """Enqueue every due connector (or run it here, without Redis)."""
+    with _app_context():
+        return enqueue_due()
+
+
+def enqueue_due() -> list[str]:
+    from hub.extensions import db
+    from hub.models import utcnow
+    from hub.tasks.queue import enqueue
+    ids = claim_due_connectors(db.session, utcnow())
+    for cid in ids:
+        enqueue(sync_connector, cid, "schedule", queue="sync")
+    return ids
