@@ -1,0 +1,50 @@
+"""Fixtures for sync tests: the Sleman simulator over real HTTP and its connector."""
+import copy
+from pathlib import Path
+
+import pytest
+
+from hub.extensions import db
+from hub.sync import files
+from simulators.sleman.testing import run_simulator
+
+SLEMAN_FILE = Path(__file__).resolve().parents[2] / "mappings/kab-sleman/lapor-sleman.yaml"
+
+
+@pytest.fixture
+def sim():
+    with run_simulator() as handle:
+        yield handle
+
+
+@pytest.fixture
+def sleman_doc(sim):
+    doc = copy.deepcopy(files.load_file(SLEMAN_FILE))
+    doc["connector"]["config"]["base_url"] = sim.url
+    doc["connector"]["config"]["timeout_seconds"] = 3
+    doc["connector"]["lookback_seconds"] = 60
+    return doc
+
+
+@pytest.fixture
+def connector(app, sim, sleman_doc):
+    with app.app_context():
+        conn = files.import_document(db.session, sleman_doc, secrets={"api_key": sim.api_key})
+        db.session.commit()
+        return conn.id
+
+
+@pytest.fixture
+def run_sync(app, connector):
+    """run_sync() -> the finished SyncRun as a dict (run in this process, no Redis)."""
+    from hub.models import SyncRun
+    from hub.sync.runner import run_connector
+
+    def run(trigger="manual"):
+        with app.app_context():
+            run_id = run_connector(connector, trigger)
+            assert run_id is not None
+            run = db.session.get(SyncRun, run_id)
+            return {"id": run.id, "status": run.status, "counts": dict(run.counts),
+                    "error": run.error, "cursor_after": run.cursor_after}
+    return run
