@@ -2,12 +2,20 @@
 
 It needs no server: the database is a SQLite file under ./var (or HUB_DATABASE_URL) and
 jobs run in-process. It migrates, seeds master data, creates demo API clients, posts a
-few Sleman complaints through the API itself, and serves the hub.
+few complaints through the API itself, starts the Sleman local-system simulator with
+officers at work, connects it through mappings/kab-sleman/lapor-sleman.yaml, syncs it
+every few seconds both ways, and serves the hub.
 """
 import argparse
 import os
 import secrets
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+
+import requests
 
 from hub import create_app
 from hub.extensions import db
@@ -77,16 +85,68 @@ def _post_demo_reports(app, client_id, secret):
                 "author_name": "Pejabat Penghubung DPUPKP"})
 
 
+def start_simulator(port: int, api_key: str):
+    proc = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
+                             "--api-key", api_key, "--activity-interval", "8",
+                             "--generate", "25"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/_sim/state", timeout=1)
+            return proc
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise SystemExit(f"the Sleman simulator did not start on port {port}")
+
+
+def connect_simulator(app, port: int, api_key: str):
+    from hub.sync import files
+    doc = files.load_file(Path(__file__).resolve().parent.parent /
+                          "mappings/kab-sleman/lapor-sleman.yaml")
+    doc["connector"]["config"]["base_url"] = f"http://127.0.0.1:{port}"
+    doc["connector"]["interval_seconds"] = 10
+    with app.app_context():
+        files.import_document(db.session, doc, secrets={"api_key": api_key}, who="demo")
+        db.session.commit()
+
+
+def run_scheduler(app, every: float = 3.0):
+    """In-process scheduling for the embedded default (no Redis): due syncs run here."""
+    from hub.tasks.jobs import enqueue_due
+
+    def loop():
+        while True:
+            with app.app_context():
+                try:
+                    enqueue_due()
+                except Exception as exc:  # keep the demo alive; the run records the error
+                    print(f"scheduler: {exc}", file=sys.stderr, flush=True)
+                    db.session.rollback()
+            time.sleep(every)
+
+    threading.Thread(target=loop, daemon=True, name="demo-scheduler").start()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HUB_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("HUB_PORT", 5000)))
+    parser.add_argument("--simulator-port", type=int, default=5081)
+    parser.add_argument("--no-simulator", action="store_true")
     args = parser.parse_args()
     app = create_app()
     creds = prepare(app)
+    sim = None
+    if not args.no_simulator:
+        key = secrets.token_urlsafe(12)
+        sim = start_simulator(args.simulator_port, key)
+        connect_simulator(app, args.simulator_port, key)
+        run_scheduler(app)
     url = f"http://{args.host}:{args.port}"
     lines = [f"LAPOR! hub demo on {url}",
              f"  API docs:   {url}/api/v1/docs",
+             f"  local system (simulated LAPOR Sleman): http://127.0.0.1:{args.simulator_port}/"
+             if sim else "  (no simulator)",
              f"  database:   {app.config['SQLALCHEMY_DATABASE_URI']}"]
     for who, (cid, secret) in creds.items():
         lines.append(f"  {who:9} client_id={cid} client_secret={secret}")
@@ -97,7 +157,11 @@ def main():
     Path(app.config["HUB_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     (Path(app.config["HUB_VAR_DIR"]) / "demo-credentials.txt").write_text(text + "\n")
     print(text, flush=True)
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    finally:
+        if sim:
+            sim.terminate()
 
 
 if __name__ == "__main__":
