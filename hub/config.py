@@ -38,6 +38,10 @@ def from_env() -> dict:
         "HUB_ATTACHMENT_MAX_BYTES": _int("HUB_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
         "HUB_TOKEN_TTL_SECONDS": _int("HUB_TOKEN_TTL_SECONDS", 900),
         "HUB_DEFAULT_TZ": os.environ.get("HUB_DEFAULT_TZ", "Asia/Jakarta"),
+        # The per-connector lock: renewed after every page; a dead worker's expires.
+        "HUB_SYNC_LEASE_SECONDS": _int("HUB_SYNC_LEASE_SECONDS", 120),
+        # Failed runs in a row before a connector's circuit opens (it is paused).
+        "HUB_SYNC_CIRCUIT_THRESHOLD": _int("HUB_SYNC_CIRCUIT_THRESHOLD", 5),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": _int("HUB_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
     }

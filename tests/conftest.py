@@ -26,7 +26,8 @@ DATA_TABLES = ("sync_record_errors", "sync_runs", "outbound_pushes", "held_recor
 
 
 def _worker_db_url(worker_id: str) -> str:
-    name = f"hub_test_{worker_id}".replace("-", "_")
+    # The pid keeps two test runs on one machine (or one PostgreSQL) out of each other's way.
+    name = f"hub_test_{worker_id}_{os.getpid()}".replace("-", "_")
     admin = sa.make_url(ADMIN_URL)
     with psycopg.connect(admin.set(drivername="postgresql").render_as_string(False),
                          autocommit=True) as conn:
@@ -37,7 +38,12 @@ def _worker_db_url(worker_id: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(worker_id):
-    return _worker_db_url(worker_id)
+    url = _worker_db_url(worker_id)
+    yield url
+    name = sa.make_url(url).database
+    admin = sa.make_url(ADMIN_URL).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

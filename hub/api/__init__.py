@@ -1,4 +1,27 @@
 """The report-exchange API v1: one flask-smorest blueprint per area."""
+import json
+
+from flask_smorest.arguments import ArgumentsMixin
+from webargs.flaskparser import FlaskParser
+
+
+class HubParser(FlaskParser):
+    """webargs' parser, but a body Python's json module cannot decode for reasons other
+    than syntax (nesting deeper than the recursion limit: RecursionError; an integer
+    literal beyond the digit limit: ValueError) is malformed JSON (400), not a crash (500)."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as exc:
+            raise json.JSONDecodeError(f"Invalid JSON: {exc.__class__.__name__}", "", 0)
+
+
+# Installed before the blueprint modules below are imported: flask-smorest binds the
+# parser when @blp.arguments decorates a view.
+ArgumentsMixin.ARGUMENTS_PARSER = HubParser()
 
 
 def register(api):

@@ -42,7 +42,10 @@ class OperationSchema(Schema):
 
 
 class BatchSchema(Schema):
-    operations = fields.List(fields.Dict(), required=True,
+    # Items are checked one by one in the batch (a non-object item fails alone with 422):
+    # validating them here would let one malformed item reject the whole batch.
+    operations = fields.List(fields.Raw(allow_none=True, metadata={"type": "object"}),
+                             required=True,
                              validate=validate.Length(1, MAX_OPERATIONS),
                              metadata={"items": OperationSchema})
 

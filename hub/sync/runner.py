@@ -79,6 +79,7 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
     """Run one sync; returns the SyncRun id, or None when another worker holds the lease."""
     owner = owner or worker_name()
     if not acquire_lease(connector_id, owner):
+        log.info("connector %s is being synced by another worker; skipped", connector_id)
         return None
     conn = db.session.get(Connector, connector_id)
     # Runs left "running" by a worker that died are closed as abandoned.
