@@ -30,19 +30,30 @@ def push(conn, connector, counts, owner) -> None:
     mappings = MappingSet.load(db.session, conn.id)
     while True:
         conn = db.session.merge(conn)
+        # Seqs become visible in commit order, so everything up to the newest seq seen now
+        # is final: the position may jump there past events that are not ours to push.
+        horizon = db.session.execute(sa.select(sa.func.max(ReportEvent.seq))).scalar() or 0
         events = db.session.execute(
             sa.select(ReportEvent).where(
-                ReportEvent.seq > conn.outbound_seq,
+                ReportEvent.seq > conn.outbound_seq, ReportEvent.seq <= horizon,
+                # Never echo a change back to the system it came from.
+                sa.or_(ReportEvent.source_system.is_(None),
+                       ReportEvent.source_system != conn.system),
                 sa.exists().where(ReportAgency.report_id == ReportEvent.report_id,
                                   ReportAgency.agency_code.in_(agencies)))
             .order_by(ReportEvent.seq).limit(BATCH)).scalars().all()
-        if not events:
-            return
         for event in events:
             _push_one(conn, connector, mappings, event, agencies, counts)
+            conn = db.session.merge(conn)
             conn.outbound_seq = event.seq
+            db.session.commit()
+        if len(events) < BATCH:
+            conn = db.session.merge(conn)
+            conn.outbound_seq = max(conn.outbound_seq, horizon)
             renew_lease(conn.id, owner)
             db.session.commit()
+            return
+        renew_lease(conn.id, owner)
 
 
 def _link(model, system, external_id):

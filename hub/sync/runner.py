@@ -130,9 +130,9 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
     mappings = MappingSet.load(db.session, conn.id)
     for page in connector.read(stream, cursor):
         applier = RecordApplier(db.session, db.session.merge(conn), mappings)
-        for record in page.records:
+        outcomes = applier.apply_page([record_to_json(r) for r in page.records])
+        for record, (outcome, reason) in zip(page.records, outcomes):
             counts["read"] += 1
-            outcome, reason = applier.apply(record_to_json(record))
             counts[outcome] = counts.get(outcome, 0) + 1
             if outcome == "failed":
                 db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id,
