@@ -256,3 +256,6 @@ class RestConnector:
         stream = self.streams[0]
         next(iter(self.read(stream, {"since": datetime.now(timezone.utc).isoformat()})))
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000)}
+
+
+CONNECTOR = RestConnector

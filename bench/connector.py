@@ -1,0 +1,69 @@
+"""Connector backfill: N local records from the Sleman simulator through the declarative
+REST connector into the hub (PostgreSQL), records/s and the sync process's peak RSS,
+at two sizes so that growth with the record count shows."""
+import json
+import subprocess
+import sys
+import time
+
+import requests
+
+from bench import harness
+
+SYNC = """
+import json, resource, sys, time
+from hub import create_app
+from hub.extensions import db
+from hub.models import SyncRun
+from hub.sync.runner import run_connector
+app = create_app()
+with app.app_context():
+    started = time.perf_counter()
+    run = db.session.get(SyncRun, run_connector("lapor-sleman", "bench"))
+    print(json.dumps({"seconds": time.perf_counter() - started, "status": run.status,
+                      "counts": run.counts, "error": run.error,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def backfill(n: int) -> dict:
+    db_url = harness.scratch_database("hub_bench_connector")
+    env = harness.prepare_hub_db(db_url)
+    port = harness.free_port()
+    sim = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
+                            "--api-key", "bench-key"], cwd=harness.ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(url + "/_sim/state", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        requests.post(url + "/_sim/generate", json={"count": n, "seed": 7},
+                      timeout=600).raise_for_status()
+        doc_path = harness.ROOT / "var" / "bench" / "lapor-sleman.yaml"
+        doc_path.parent.mkdir(parents=True, exist_ok=True)
+        text = (harness.ROOT / "mappings/kab-sleman/lapor-sleman.yaml").read_text()
+        doc_path.write_text(text.replace("http://127.0.0.1:5081", url))
+        harness.flask_cli(env, "hub", "connector", "import", str(doc_path),
+                          "--secret", "api_key=bench-key")
+        out = subprocess.run([sys.executable, "-c", SYNC], cwd=harness.ROOT, env=env,
+                             check=True, capture_output=True, text=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        assert result["status"] == "succeeded", result
+        assert result["counts"]["created"] == n, result["counts"]
+        return result
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
+def run(sizes=(20_000, 100_000)) -> list:
+    rows = [("records", "seconds", "records/s", "peak RSS of the sync process")]
+    for n in sizes:
+        r = backfill(n)
+        rows.append((f"{n:,}", f"{r['seconds']:.1f}", f"{n / r['seconds']:,.0f}",
+                     f"{r['peak_rss_mb']:.0f} MB"))
+    return rows
