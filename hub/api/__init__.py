@@ -25,7 +25,7 @@ ArgumentsMixin.ARGUMENTS_PARSER = HubParser()
 
 
 def register(api):
-    from hub.api import (auth, changes, directory, reports, responses, sources,  # noqa
-                         sync)
-    for module in (auth, directory, reports, responses, sources, sync, changes):
+    from hub.api import (auth, changes, connectors, directory, reports, responses,  # noqa
+                         sources, sync)
+    for module in (auth, directory, reports, responses, sources, sync, changes, connectors):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
