@@ -161,3 +161,15 @@ def test_bad_record_is_visible_and_does_not_block_the_rest(app, sim, run_sync):
     assert "title" in error.reason and error.stream == "reports"
     run_sync()  # the lookback window re-reads the good copy
     assert _count(app, Report) == 10
+
+
+def test_local_clock_behind_is_caught_by_the_lookback(app, sim, run_sync):
+    sim.generate(5, seed=41)
+    run_sync()
+    # The local server's clock falls 40 s behind (the fixture's lookback is 60 s): its new
+    # records carry times older than the hub's cursor, and must still arrive.
+    sim.control("clock", {"offset_seconds": -40})
+    sim.control("aduan", {"judul": "Jam server mundur", "kategori": "PJU", "opd": "DPUPKP"})
+    run = run_sync()
+    assert run["counts"]["created"] == 1, run
+    assert _count(app, Report) == 6
