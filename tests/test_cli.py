@@ -1,0 +1,47 @@
+"""The `hub` CLI: API clients, connector files, a sync from the command line."""
+import yaml
+
+from hub.extensions import db
+from hub.models import ApiClient, Connector
+
+
+def test_create_client_prints_secret_once_and_it_works(app, runner, client):
+    result = runner.invoke(args=["hub", "create-client", "--name", "LAPOR Sleman",
+                                 "--agency", "kab-sleman"])
+    assert result.exit_code == 0, result.output
+    fields = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    with app.app_context():
+        stored = db.session.get(ApiClient, fields["client_id"])
+        assert stored.secret_hash != fields["client_secret"]  # only a hash is kept
+    token = client.post("/api/v1/auth/token", json=fields)
+    assert token.status_code == 200
+
+
+def test_create_client_refuses_unknown_agency_and_scope(runner):
+    bad_agency = runner.invoke(args=["hub", "create-client", "--name", "x", "--agency",
+                                     "kab-atlantis"])
+    assert bad_agency.exit_code != 0 and "unknown agency" in bad_agency.output
+    bad_scope = runner.invoke(args=["hub", "create-client", "--name", "x", "--agency",
+                                    "kab-sleman", "--scopes", "reports:everything"])
+    assert bad_scope.exit_code != 0 and "unknown scopes" in bad_scope.output
+
+
+def test_connector_import_export_round_trip(app, runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("SLEMAN_API_KEY", "from-the-environment")
+    result = runner.invoke(args=["hub", "connector", "import",
+                                 "mappings/kab-sleman/lapor-sleman.yaml"])
+    assert result.exit_code == 0, result.output
+    exported = runner.invoke(args=["hub", "connector", "export", "lapor-sleman"])
+    doc = yaml.safe_load(exported.output)
+    original = yaml.safe_load(open("mappings/kab-sleman/lapor-sleman.yaml"))
+    assert doc["mappings"] == original["mappings"]
+    assert doc["connector"]["config"] == original["connector"]["config"]
+    assert "from-the-environment" not in exported.output
+    from hub.sync.secrets import unseal
+    with app.app_context():
+        assert unseal(db.session.get(Connector, "lapor-sleman").secrets) == {
+            "api_key": "from-the-environment"}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("connector: {id: x, kind: telepathy, agency: kab-sleman}\n")
+    refused = runner.invoke(args=["hub", "connector", "import", str(broken)])
+    assert refused.exit_code != 0 and "unknown connector kind" in refused.output
