@@ -7,7 +7,7 @@ responses, status changes, duplicates inside the batch) takes the per-item path.
 """
 import sqlalchemy as sa
 
-from hub.models import Report, ReportExternalRef
+from hub.models import ReportExternalRef
 
 
 def existing_refs(session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -21,24 +21,10 @@ def existing_refs(session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     return found
 
 
-def _rows(objects) -> dict:
-    """ORM objects -> {mapped class: [column dicts]}, leaving out unset autoincrement ids."""
-    by_class: dict = {}
-    for obj in objects:
-        mapper = sa.inspect(type(obj))
-        row = {}
-        for attr in mapper.column_attrs:
-            value = getattr(obj, attr.key)
-            if value is None and attr.columns[0].primary_key:
-                continue
-            row[attr.key] = value
-        by_class.setdefault(type(obj), []).append(row)
-    return by_class
-
-
-def insert_built(session, built: list[tuple[Report, list]]) -> None:
-    """Insert reports first, then their companion rows (foreign keys point at reports)."""
-    grouped = _rows([report for report, _ in built])
-    companions = _rows([c for _, cs in built for c in cs])
-    for model, rows in list(grouped.items()) + list(companions.items()):
+def insert_built(session, built: list) -> None:
+    """Insert report drafts first, then their companion rows (they point at reports)."""
+    by_model: dict = {}
+    for draft in [report for report, _ in built] + [c for _, cs in built for c in cs]:
+        by_model.setdefault(draft._model, []).append(draft.columns())
+    for model, rows in by_model.items():
         session.execute(sa.insert(model), rows)
