@@ -70,9 +70,9 @@ def gunicorn(env: dict, workers: int = 2, threads: int = 1):
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(url + "/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start")
