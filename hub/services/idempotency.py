@@ -68,8 +68,13 @@ def transactional(idempotent: bool = False):
                 return _replay(record, fingerprint)
             resp = view(*args, **kwargs)
             if resp.status_code < 500:
-                db.session.query(IdempotencyRecord).filter_by(
-                    client_id=client_id, key=key).delete()  # an expired one may linger
+                # An expired record may linger: remove it, but only if expired. A live one
+                # here was committed by a concurrent request with the same key after our
+                # lookup; deleting it would let both requests take effect. Left alone, our
+                # insert conflicts and we replay its response below.
+                db.session.query(IdempotencyRecord).filter(
+                    IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key,
+                    IdempotencyRecord.created_at <= utcnow() - WINDOW).delete()
                 db.session.add(IdempotencyRecord(
                     client_id=client_id, key=key, request_fingerprint=fingerprint,
                     status_code=resp.status_code, response_body=resp.get_json(),
