@@ -311,3 +311,60 @@ def test_feed_exactly_once_while_writers_commit(app, make_caller):
     assert seen["kab-sleman"] == db_seqs(app, created["kab-sleman"])
     assert len(seen["kab-sleman"]) == 2 * REPORTS_PER_WRITER * (1 + len(STEPS)) + \
         batch_events
+
+
+def test_three_writers_one_reader_limit_seven(app, make_caller):
+    """The brief's shape: 3 writer threads (own client and token each, one shared app),
+    one reader paging with limit=7 until the writers are done and it has drained. Every
+    event seq in the DB is seen exactly once, strictly increasing. Bounded to seconds."""
+    writers = [make_caller(a) for a in ("kab-sleman", "kab-bantul", "kab-sleman")]
+    reader_caller = make_caller("*", "reports:read")
+    done, errors, seen = threading.Event(), [], []
+    deadline = time.monotonic() + 15
+
+    def writer(caller):
+        try:
+            own = Caller(app.test_client(), caller.token, caller.agency)
+            for _ in range(4):
+                resp = own.post("/reports", json=report_payload())
+                assert resp.status_code == 201, resp.get_json()
+                for step in ("verified", "dispositioned"):
+                    assert own.status(resp.get_json()["id"], step).status_code == 200
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader():
+        try:
+            own = Caller(app.test_client(), reader_caller.token, "*")
+            cursor, final_pass = None, False
+            while time.monotonic() < deadline:
+                finished = done.is_set()
+                query = {"limit": 7, **({"cursor": cursor} if cursor else {})}
+                page = own.get("/changes", query_string=query).get_json()
+                assert len(page["items"]) <= 7
+                seen.extend(i["seq"] for i in page["items"])
+                cursor = page["next_cursor"]
+                if not page["has_more"] and finished:
+                    if final_pass:
+                        return
+                    final_pass = True
+            raise AssertionError("reader did not drain in time")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in writers]
+    read = threading.Thread(target=reader)
+    read.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=15)
+    done.set()
+    read.join(timeout=15)
+    assert not read.is_alive() and not any(t.is_alive() for t in threads)
+    assert not errors, errors
+    assert len(seen) == len(set(seen))
+    assert all(a < b for a, b in zip(seen, seen[1:]))
+    all_seqs = db_seqs(app)
+    assert len(all_seqs) == 3 * 4 * 3
+    assert set(seen) == set(all_seqs)

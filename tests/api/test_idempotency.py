@@ -141,10 +141,10 @@ def test_key_on_responses(app, sleman):
     assert sleman.get(f"/reports/{report['id']}").get_json()["version"] == 2
 
 
-def test_concurrent_same_key_creates_one_report(app, make_caller):
+@pytest.mark.parametrize("n", [5, 8])
+def test_concurrent_same_key_creates_one_report(app, make_caller, n):
     caller = make_caller("kab-sleman")
     payload = report_payload()
-    n = 8
     barrier = threading.Barrier(n)
     results, errors = [None] * n, []
 
