@@ -16,6 +16,21 @@ API_SPEC = {
 }
 
 
+class HubApi(Api):
+    """flask-smorest's Api, but its generated error responses document what the hub
+    really sends (problem+json, see hub.errors), not flask-smorest's own error shape."""
+
+    def _register_responses(self):
+        from hub.errors import PROBLEM_JSON, problem_schema
+        self.ERROR_SCHEMA = problem_schema()
+        default_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = default_type
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(hub_config.DEFAULTS)
@@ -32,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(hub_config.ROOT / "migrations"))
-    api = Api(app, spec_kwargs=API_SPEC)
+    api = HubApi(app, spec_kwargs=API_SPEC)
 
     from hub import api as api_package, errors, health
     api_package.register(api)

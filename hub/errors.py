@@ -33,6 +33,24 @@ class Problem(Exception):
         return body
 
 
+def problem_schema():
+    """The shape of every error body, for the OpenAPI document."""
+    from marshmallow import INCLUDE, Schema, fields
+
+    class ProblemSchema(Schema):
+        class Meta:
+            unknown = INCLUDE  # some problems add members (allowed, current_status, ...)
+
+        type = fields.String(required=True, metadata={"example": "/problems/validation"})
+        title = fields.String(required=True)
+        status = fields.Integer(required=True)
+        detail = fields.String()
+        errors = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+            "description": "field path -> message (validation failures)"})
+
+    return ProblemSchema
+
+
 def not_found(what: str = "report") -> Problem:
     return Problem(404, "Not found", f"No {what} with that id is visible to you.",
                    slug="not-found")

@@ -74,7 +74,9 @@ def readyz():
 
 @bp.route("/metrics")
 def metrics():
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST already carries its charset, and
+    # mimetype= would append a second one.
+    return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_app(app):

@@ -8,7 +8,23 @@ BEARER = [{"bearerAuth": []}]
 
 
 def actor(source_system=None) -> Actor:
-    return Actor(current_principal(), source_system or request.headers.get("X-Source-System"))
+    return Actor(current_principal(), source_system or _source_system_header())
+
+
+def _source_system_header() -> str | None:
+    """X-Source-System names the system a change comes from; it lands in varchar(64)
+    columns (events, responses), so it follows the same rule as a system name in an
+    external_ref. Unchecked, an overlong value was a database error (500)."""
+    value = request.headers.get("X-Source-System")
+    if value is None or not value.strip():
+        return None  # an empty header is the same as none
+    from hub.errors import validation_problem
+    from hub.schemas.reports import ExternalRefSchema
+    errors = ExternalRefSchema(only=("system",)).validate({"system": value})
+    if errors:
+        raise validation_problem({"X-Source-System": errors["system"]},
+                                 "The X-Source-System header is not a valid system name.")
+    return value
 
 
 def check_if_match(report) -> None:

@@ -165,7 +165,11 @@ def held(args, connector_id):
 
 
 @blp.route("/connectors/<string:connector_id>/mappings", methods=["GET"])
-@blp.doc(security=BEARER, responses={"200": {"content": {"application/yaml": {}}}})
+# An OpenAPI response object must have a description; without it the whole document
+# failed openapi-spec-validator.
+@blp.doc(security=BEARER, responses={"200": {
+    "description": "The connector's mappings as a YAML file (a download)",
+    "content": {"application/yaml": {"schema": {"type": "string"}}}}})
 @require("reports:read")
 def export_mappings(connector_id):
     """The connector file (configuration and mappings, never secrets) as YAML"""

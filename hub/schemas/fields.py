@@ -1,18 +1,26 @@
 """Input fields that refuse what the database would choke on, with actionable messages."""
 import datetime as dt
+import re
 
 from marshmallow import ValidationError, fields
 
 from hub.errors import NAIVE_TIMESTAMP
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 class Text(fields.String):
-    """A string that refuses NUL bytes (PostgreSQL text cannot hold them)."""
+    """A string that refuses NUL bytes and lone surrogates: PostgreSQL text cannot hold
+    NUL, and a lone surrogate (valid JSON as a \\ud800 escape) cannot be encoded as
+    UTF-8 at all, so the driver would fail with a 500 on the insert."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in value:
             raise ValidationError("must not contain NUL (\\u0000) characters")
+        if _SURROGATE.search(value):
+            raise ValidationError("must not contain unpaired UTF-16 surrogates "
+                                  "(\\ud800-\\udfff); send valid Unicode")
         return value
 
 

@@ -19,7 +19,17 @@ _REPLAYED_HEADERS = ("ETag", "Location", "Content-Type")
 def _fingerprint() -> str:
     h = hashlib.sha256()
     h.update(request.method.encode() + b" " + request.path.encode() + b"\n")
-    h.update(request.get_data(cache=True))
+    if request.mimetype == "multipart/form-data":
+        # The boundary is random on every send, so the raw bytes of a retried upload
+        # differ: hash what the request carries instead (fields, file names, contents).
+        for key, value in sorted(request.form.items(multi=True)):
+            h.update(f"field:{key}={value}\n".encode())
+        for key, upload in sorted(request.files.items(multi=True), key=lambda kv: kv[0]):
+            h.update(f"file:{key}:{upload.filename}:{upload.mimetype}\n".encode())
+            h.update(upload.stream.read())
+            upload.stream.seek(0)
+    else:
+        h.update(request.get_data(cache=True))
     return h.hexdigest()
 
 

@@ -450,6 +450,39 @@ def test_413_even_without_content_length_check_by_client(app, small_app, sleman)
         db.session.remove()
 
 
+def test_five_megabyte_body(app, sleman, tmp_path):
+    raw = json.dumps(report_payload(body="z" * (5 * 1024 * 1024))).encode()
+    # Under the default limit (16 MiB) it is parsed and refused for its length ...
+    assert_field_error(post_raw(sleman, "/reports", raw), "body")
+    # ... and with a 1 MiB limit it is refused unread.
+    one_mib = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "HUB_REDIS_URL": None, "SECRET_KEY": app.config["SECRET_KEY"],
+        "HUB_ATTACHMENT_DIR": str(tmp_path / "att"), "MAX_CONTENT_LENGTH": 1024 * 1024})
+    resp = one_mib.test_client().post("/api/v1/reports", data=raw,
+                                      content_type="application/json",
+                                      headers={"Authorization": f"Bearer {sleman.token}"})
+    body = assert_problem(resp, 413)
+    assert str(1024 * 1024) in body["detail"]
+    assert counts(app) == (0, 0)
+    with one_mib.app_context():
+        db.session.remove()
+
+
+@pytest.mark.parametrize("query,status", [
+    ({"limit": 0}, 422), ({"limit": 1001}, 422), ({"limit": "ten"}, 422),
+    ({"limit": "1e3"}, 422), ({"status": "open"}, 422), ({"channel": "pigeon"}, 422),
+    ({"updated_since": "yesterday"}, 422), ({"updated_since": "2026-11-21"}, (400, 422)),
+    ({"cursor": "%%%"}, 400), ({"cursor": "WzFd"}, 400),  # [1]: wrong arity
+    ({"cursor": "WyJub3QtYS1kYXRlIiwieCJd"}, 400),  # ["not-a-date","x"]
+    ({"cursor": "WyIyMDI2LTExLTIwVDAwOjAwOjAwKzAwOjAwIiwibm90LWEtdXVpZCJd"}, 400),
+    ({"cursor": "x" * 600}, 422),
+])
+def test_bad_list_parameters(app, sleman, query, status):
+    sleman.create_report()
+    assert_problem(sleman.get("/reports", query_string=query), status)
+
+
 # --- routing errors -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/reports", "/nothing-here",
@@ -522,7 +555,7 @@ def _send(caller, method, path, body):
         headers={"Authorization": f"Bearer {caller.token}"})
 
 
-FUZZ = settings(deadline=None, max_examples=100,
+FUZZ = settings(deadline=None, max_examples=150,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
