@@ -7,7 +7,8 @@ from marshmallow import ValidationError
 
 from hub.auth import Principal
 from hub.errors import Problem, flatten_errors
-from hub.models import HeldRecord, Report, ReportExternalRef, ResponseExternalRef, utcnow
+from hub.models import (HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef,
+                        utcnow)
 from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
 from hub.services import events, lifecycle
 from hub.services import reports as report_service
@@ -186,6 +187,11 @@ class RecordApplier:
                           f"The local record says it came from hub report "
                           f"{rec['origin_hub_id']}, which this agency cannot see.")
         self._link(ReportExternalRef, report_id=report.id, external_id=rec["external_id"])
+        if rec["updated_at"] and \
+                datetime.fromisoformat(rec["updated_at"]) <= report.updated_at:
+            # The local copy predates the hub's latest change (say, a status push still
+            # on its way): it lags behind and must not move the report back.
+            return "echo"
         local_status = rec["fields"].get("status")
         target = self.mappings.table.get("status", {}).get(str(local_status))
         if target and target != report.status:
@@ -220,13 +226,16 @@ class RecordApplier:
     def _response(self, rec: dict) -> str:
         fields = rec["fields"]
         if rec["origin_hub_id"]:
-            response_id = rec["origin_hub_id"]
             import uuid
             try:
-                self._link(ResponseExternalRef, response_id=uuid.UUID(response_id),
-                           external_id=rec["external_id"])
+                response_id = uuid.UUID(rec["origin_hub_id"])
             except ValueError:
-                pass
+                response_id = None
+            # Link only a response the hub really has; an unknown id is still an echo
+            # (it says it came from the hub) and is never imported as a new response.
+            if response_id is not None and self.session.get(Response, response_id):
+                self._link(ResponseExternalRef, response_id=response_id,
+                           external_id=rec["external_id"])
             return "echo"
         ref = report_service.find_by_ref(self.session, self.conn.system,
                                          rec["report_external_id"] or "")

@@ -87,6 +87,10 @@ def _push_one(conn, connector, mappings, event, agencies, counts) -> None:
             _do(conn, event, report, "write_response", counts,
                 lambda: _respond(conn, connector, local_id, response))
     elif event.type == "report.status_changed" and local_id is not None:
+        if event.data["to"] != report.status:
+            # Superseded: a later event carries the newer status (and a report created in
+            # the local system late was created with its current status already).
+            return
         local_status = mappings.outbound_status(event.data["to"])
         if local_status is None:
             # Not every hub status has a local word (e.g. `verified`); skipping is right.
