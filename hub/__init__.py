@@ -54,6 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app, api)
     health.init_app(app)
     _register_docs(app)
+    from hub import ui
+    ui.init_app(app)  # the officers' web UI at /ui; / redirects there
 
     from hub import cli
     cli.init_app(app)

@@ -49,6 +49,36 @@ def create_client(name, agency, scopes, client_id):
     click.echo(f"client_id={client_id}\nclient_secret={secret}")
 
 
+@hub_cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--agency", default=None, help="Agency code (not needed for national_admin).")
+@click.option("--role", type=click.Choice(["officer", "agency_admin", "national_admin"]),
+              default="officer", show_default=True)
+@click.option("--password", default=None, help="Defaults to a generated one, printed once.")
+def create_user(email, name, agency, role, password):
+    """Create a web UI account (officer, agency admin or national admin)."""
+    from werkzeug.security import generate_password_hash
+
+    from hub.models import Agency, User
+    email = email.strip().lower()
+    if role == "national_admin":
+        agency = None
+    elif not agency or db.session.get(Agency, agency) is None:
+        raise click.BadParameter(f"unknown agency '{agency}' (run `hub seed` first?)")
+    if db.session.query(User).filter_by(email=email).first() is not None:
+        raise click.ClickException(f"a user with email {email} already exists")
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    db.session.add(User(email=email, name=name, agency_code=agency, role=role, active=True,
+                        failed_logins=0,
+                        password_hash=generate_password_hash(password, method="scrypt")))
+    db.session.commit()
+    click.echo(f"user {email} ({role}, {agency or 'national'}) created")
+    if generated:
+        click.echo(f"password={password}")
+
+
 @hub_cli.command("worker")
 @click.option("--queues", default="sync,default", show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")

@@ -22,7 +22,7 @@ DATA_TABLES = ("sync_record_errors", "sync_runs", "outbound_pushes", "held_recor
                "mappings", "connector_stream_states", "connectors", "report_events",
                "attachments", "response_external_refs", "responses", "report_external_refs",
                "report_agencies", "reports", "idempotency_records", "source_systems",
-               "api_clients")
+               "api_clients", "users")
 
 
 def _worker_db_url(worker_id: str) -> str:

@@ -11,3 +11,4 @@ from hub.models.sync import (  # noqa
     MAPPED_FIELDS, STATUS_OUT, Connector, HeldRecord, Mapping, OutboundPush, StreamState,
     SyncRecordError, SyncRun,
 )
+from hub.models.users import ROLES, User  # noqa
