@@ -42,6 +42,23 @@ def _client(name, agency, scopes, client_id):
     return client_id, secret
 
 
+def _officer():
+    """A liaison officer of Sleman for the web UI; a fresh password every demo start."""
+    from werkzeug.security import generate_password_hash
+
+    from hub.models import User
+    email, password = "petugas@slemankab.go.id", secrets.token_urlsafe(9)
+    user = db.session.query(User).filter_by(email=email).first()
+    if user is None:
+        user = User(email=email, name="Petugas Sleman", agency_code="kab-sleman",
+                    role="officer", active=True, failed_logins=0)
+        db.session.add(user)
+    user.password_hash = generate_password_hash(password, method="scrypt")
+    user.failed_logins, user.locked_until = 0, None
+    db.session.commit()
+    return email, password
+
+
 def prepare(app) -> dict:
     from flask_migrate import upgrade
 
@@ -57,6 +74,7 @@ def prepare(app) -> dict:
             "national": _client("Demo: national administrator", "*", "admin",
                                 "demo-national"),
         }
+        creds["officer"] = _officer()
         have_reports = db.session.query(Report).count() > 0
     if not have_reports:
         _post_demo_reports(app, *creds["sleman"])
@@ -134,7 +152,8 @@ def main():
     parser.add_argument("--simulator-port", type=int, default=5081)
     parser.add_argument("--no-simulator", action="store_true")
     args = parser.parse_args()
-    app = create_app()
+    # The demo is plain http on the loopback: a Secure-only session cookie would not stick.
+    app = create_app({"HUB_UI_COOKIE_SECURE": False})
     creds = prepare(app)
     sim = None
     if not args.no_simulator:
@@ -148,6 +167,8 @@ def main():
              f"  local system (simulated LAPOR Sleman): http://127.0.0.1:{args.simulator_port}/"
              if sim else "  (no simulator)",
              f"  database:   {app.config['SQLALCHEMY_DATABASE_URI']}"]
+    officer = creds.pop("officer")
+    lines.append(f"  web UI:     {url}/ui/  (sign in as {officer[0]} / {officer[1]})")
     for who, (cid, secret) in creds.items():
         lines.append(f"  {who:9} client_id={cid} client_secret={secret}")
     lines.append(f"  try: curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: "
