@@ -165,3 +165,12 @@ def _report_values(conn, mappings, report) -> dict:
         "address": report.location_text, "lat": report.lat, "lon": report.lon,
         "submitted_at": report.submitted_at.isoformat(),
     }
+
+
+def skip_all(conn) -> None:
+    """Move a read-only connector's outbound position to the end: it cannot take pushes,
+    and a queue it can never drain must not fail (and pause) every run."""
+    conn = db.session.merge(conn)
+    horizon = db.session.execute(sa.select(sa.func.max(ReportEvent.seq))).scalar() or 0
+    conn.outbound_seq = max(conn.outbound_seq, horizon)
+    db.session.commit()

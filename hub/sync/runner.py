@@ -102,8 +102,11 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         replay_held(conn, counts, run_id, owner)
         for stream in connector.streams:
             _read_stream(conn, connector, stream, counts, run_id, owner)
-        from hub.sync.outbound import push
-        push(conn, connector, counts, owner)
+        from hub.sync.outbound import push, skip_all
+        if getattr(connector, "writable", True):
+            push(conn, connector, counts, owner)
+        else:
+            skip_all(conn)  # a read-only source (a recap, a SQL view) gets nothing pushed
     except ConnectorError as exc:
         db.session.rollback()
         error, retryable = str(exc) + (f" — {exc.detail}" if exc.detail else ""), exc.retryable
