@@ -69,3 +69,29 @@ class Connector(Protocol):
 
     def check(self) -> dict:
         """Reach the local system once; raises ConnectorError when it cannot."""
+
+
+class ReadOnly:
+    """For sources the hub can only read (a recap file, a database view): nothing is
+    ever found there by hub id, and every write is refused with `read_only_reason`."""
+
+    read_only_reason = "this connector only reads"
+    writable = False
+
+    def _refuse(self, what: str):
+        raise ConnectorError(f"cannot {what}: {self.read_only_reason}", retryable=False)
+
+    def find_report(self, hub_id: str):
+        return None
+
+    def find_response(self, hub_id: str):
+        return None
+
+    def write_report(self, report: dict) -> str:
+        self._refuse(self.refusals["report"])
+
+    def write_response(self, report_external_id: str, response: dict) -> str:
+        self._refuse(self.refusals["response"])
+
+    def write_status(self, report_external_id: str, local_status: str, note=None):
+        self._refuse(self.refusals["status"])

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from connectors import fieldmap
+from connectors import fieldmap, http
 from connectors.base import ConnectorError, LocalRecord, Page
 
 CONFIG_SCHEMA = {
@@ -69,32 +69,17 @@ class LaporConnector:
         headers = {"Accept": "application/json",
                    "Authorization": f"Bearer {self.secrets.get('api_key', '')}",
                    "token": self.secrets.get("token", "")}
-        try:
-            resp = self.http.request(method, self.base_url + path, headers=headers,
-                                     timeout=self.timeout, allow_redirects=False, **kwargs)
-        except requests.Timeout:
-            raise ConnectorError(f"{method} {path}: SP4N-LAPOR! did not answer within "
-                                 f"{self.timeout:g} s")
-        except requests.RequestException as exc:
-            raise ConnectorError(f"{method} {path}: cannot reach SP4N-LAPOR! "
-                                 f"({exc.__class__.__name__})")
+        resp = http.request(self.http, method, self.base_url + path, path,
+                            system="SP4N-LAPOR!", timeout=self.timeout, headers=headers,
+                            **kwargs)
         message = ""
         if resp.status_code >= 400:
             try:
                 message = ": " + str(resp.json().get("message"))
             except (ValueError, AttributeError):
                 message = ""
-        if resp.status_code in (401, 403):
-            raise ConnectorError(f"{method} {path}: SP4N-LAPOR! refused the API key or token "
-                                 f"(HTTP {resp.status_code}{message}); check the "
-                                 "connector's secrets", retryable=False)
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise ConnectorError(f"{method} {path}: SP4N-LAPOR! failed (HTTP "
-                                 f"{resp.status_code}{message})", detail=resp.text[:500])
-        if resp.status_code >= 400:
-            raise ConnectorError(f"{method} {path}: SP4N-LAPOR! rejected the request (HTTP "
-                                 f"{resp.status_code}{message})", retryable=False,
-                                 detail=resp.text[:500])
+        http.raise_for_status(resp, method, path, system="SP4N-LAPOR!",
+                              credential="the API key or token", why=message)
         try:
             body = resp.json()
         except ValueError:

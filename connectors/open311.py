@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from connectors import fieldmap
+from connectors import fieldmap, http
 from connectors.base import ConnectorError, LocalRecord, Page
 
 CONFIG_SCHEMA = {
@@ -92,28 +92,12 @@ class Open311Connector:
 
     def _send(self, method: str, path: str, **kwargs):
         url = self.base_url + path
-        try:
-            resp = self.http.request(method, url, timeout=self.timeout,
-                                     headers={"Accept": "application/json"},
-                                     allow_redirects=False, **kwargs)
-        except requests.Timeout:
-            raise ConnectorError(f"{method} {path}: the Open311 server did not answer "
-                                 f"within {self.timeout:g} s")
-        except requests.RequestException as exc:
-            raise ConnectorError(f"{method} {path}: cannot reach the Open311 server "
-                                 f"({exc.__class__.__name__})")
+        resp = http.request(self.http, method, url, path, system="the Open311 server",
+                            timeout=self.timeout, headers={"Accept": "application/json"},
+                            **kwargs)
         if resp.status_code >= 400:
-            why = _errors(resp)
-            if resp.status_code in (401, 403):
-                raise ConnectorError(f"{method} {path}: the Open311 server refused the "
-                                     f"api_key (HTTP {resp.status_code}{why}); check the "
-                                     "connector's secrets", retryable=False)
-            if resp.status_code == 429 or resp.status_code >= 500:
-                raise ConnectorError(f"{method} {path}: the Open311 server failed "
-                                     f"(HTTP {resp.status_code}{why})", detail=resp.text[:500])
-            raise ConnectorError(f"{method} {path}: the Open311 server rejected the request "
-                                 f"(HTTP {resp.status_code}{why})", retryable=False,
-                                 detail=resp.text[:500])
+            http.raise_for_status(resp, method, path, system="the Open311 server",
+                                  credential="the api_key", why=_errors(resp))
         try:
             return resp.json()
         except ValueError:

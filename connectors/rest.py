@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from connectors import fieldmap
+from connectors import fieldmap, http
 from connectors.base import ConnectorError, LocalRecord, Page
 
 CONFIG_SCHEMA = {
@@ -82,26 +82,9 @@ class RestConnector:
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
         if authenticate:
             headers.update(self._auth_headers())
-        try:
-            resp = self.http.request(method, url, headers=headers, timeout=self.timeout,
-                                     allow_redirects=False, **kwargs)
-        except requests.Timeout:
-            raise ConnectorError(f"{method} {path}: the local system did not answer within "
-                                 f"{self.timeout:g} s")
-        except requests.RequestException as exc:
-            raise ConnectorError(f"{method} {path}: cannot reach the local system "
-                                 f"({exc.__class__.__name__})")
-        if resp.status_code in (401, 403):
-            raise ConnectorError(f"{method} {path}: the local system refused the credentials "
-                                 f"(HTTP {resp.status_code}); check the connector's secrets",
-                                 retryable=False)
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise ConnectorError(f"{method} {path}: the local system failed "
-                                 f"(HTTP {resp.status_code})", detail=resp.text[:500])
-        if resp.status_code >= 400:
-            raise ConnectorError(f"{method} {path}: the local system rejected the request "
-                                 f"(HTTP {resp.status_code})", retryable=False,
-                                 detail=resp.text[:500])
+        resp = http.request(self.http, method, url, path, system="the local system",
+                            timeout=self.timeout, headers=headers, **kwargs)
+        http.raise_for_status(resp, method, path, system="the local system")
         if resp.status_code == 204 or not resp.content:
             return None
         try:

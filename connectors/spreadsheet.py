@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from connectors import fieldmap
-from connectors.base import ConnectorError, LocalRecord, Page
+from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -109,7 +109,7 @@ def to_datetime(value, formats=DATE_FORMATS):
     raise ValueError(f"'{text}' is not a date (write it as DD/MM/YYYY or YYYY-MM-DD)")
 
 
-class SpreadsheetConnector:
+class SpreadsheetConnector(ReadOnly):
     kind = "spreadsheet"
     writable = False  # a recap is a report *to* the hub; nothing is ever written back
 
@@ -334,25 +334,11 @@ class SpreadsheetConnector:
 
     # --- writing: never -----------------------------------------------------------------
 
-    def _read_only(self, what: str):
-        raise ConnectorError(f"cannot {what}: a spreadsheet recap is read-only (the hub only "
-                             "imports it); handle this report in the hub instead",
-                             retryable=False)
-
-    def find_report(self, hub_id: str):
-        return None
-
-    def find_response(self, hub_id: str):
-        return None
-
-    def write_report(self, report: dict) -> str:
-        self._read_only("add a report to the recap")
-
-    def write_response(self, report_external_id: str, response: dict) -> str:
-        self._read_only("add a response to the recap")
-
-    def write_status(self, report_external_id: str, local_status: str, note=None):
-        self._read_only("change a status in the recap")
+    read_only_reason = ("a spreadsheet recap is read-only (the hub only "
+                        "imports it); handle this report in the hub instead")
+    refusals = {"report": "add a report to the recap",
+                "response": "add a response to the recap",
+                "status": "change a status in the recap"}
 
     def check(self) -> dict:
         files = self._files()

@@ -26,7 +26,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from connectors import fieldmap
-from connectors.base import ConnectorError, LocalRecord, Page
+from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -64,7 +64,7 @@ def _jsonable(value):
     return value.isoformat() if isinstance(value, (datetime, date)) else value
 
 
-class SqlViewConnector:
+class SqlViewConnector(ReadOnly):
     kind = "sql"
     writable = False  # reading another system's tables is tolerated; writing never is
 
@@ -215,25 +215,10 @@ class SqlViewConnector:
 
     # --- writing: never -----------------------------------------------------------------
 
-    def _read_only(self, what: str):
-        raise ConnectorError(f"cannot {what}: the SQL connector only reads the local "
-                             "database; the local app must take hub changes itself",
-                             retryable=False)
-
-    def find_report(self, hub_id: str):
-        return None
-
-    def find_response(self, hub_id: str):
-        return None
-
-    def write_report(self, report: dict) -> str:
-        self._read_only("create a report")
-
-    def write_response(self, report_external_id: str, response: dict) -> str:
-        self._read_only("add a response")
-
-    def write_status(self, report_external_id: str, local_status: str, note=None):
-        self._read_only("change a status")
+    read_only_reason = ("the SQL connector only reads the local "
+                        "database; the local app must take hub changes itself")
+    refusals = {"report": "create a report", "response": "add a response",
+                "status": "change a status"}
 
     def check(self) -> dict:
         """Reach the database and prove every stream's query and columns exist."""
