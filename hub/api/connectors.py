@@ -93,6 +93,19 @@ def _connector(connector_id: str, for_update=False) -> Connector:
     return conn
 
 
+def _id_page(stmt, id_column, args, newest_first=False):
+    """One keyset page ordered by an integer id; returns (rows, next_cursor)."""
+    after = paging.decode(args.get("cursor"), 1)
+    if after:
+        if not isinstance(after[0], int) or isinstance(after[0], bool):
+            raise paging.invalid()
+        stmt = stmt.where(id_column < after[0] if newest_first else id_column > after[0])
+    order = id_column.desc() if newest_first else id_column
+    rows = db.session.execute(stmt.order_by(order).limit(args["limit"] + 1)).scalars().all()
+    more, rows = len(rows) > args["limit"], rows[:args["limit"]]
+    return rows, paging.encode([rows[-1].id]) if more else None
+
+
 def _held_counts(ids):
     rows = db.session.execute(sa.select(HeldRecord.connector_id, sa.func.count())
                               .where(HeldRecord.connector_id.in_(ids))
@@ -125,15 +138,9 @@ def list_connectors():
 def runs(args, connector_id):
     """Sync runs, newest first, with counts, errors and the failed records"""
     _connector(connector_id)
-    stmt = sa.select(SyncRun).where(SyncRun.connector_id == connector_id)
-    after = paging.decode(args.get("cursor"), 1)
-    if after:
-        if not isinstance(after[0], int):
-            raise paging.invalid()
-        stmt = stmt.where(SyncRun.id < after[0])
-    rows = db.session.execute(stmt.order_by(SyncRun.id.desc()).limit(args["limit"] + 1)
-                              ).scalars().all()
-    more, rows = len(rows) > args["limit"], rows[:args["limit"]]
+    rows, next_cursor = _id_page(sa.select(SyncRun).where(SyncRun.connector_id ==
+                                                          connector_id),
+                                 SyncRun.id, args, newest_first=True)
     errors: dict = {}
     for err in db.session.execute(sa.select(SyncRecordError).where(
             SyncRecordError.run_id.in_([r.id for r in rows])).limit(1000)).scalars():
@@ -141,7 +148,7 @@ def runs(args, connector_id):
             {"stream": err.stream, "external_id": err.external_id, "reason": err.reason})
     for run in rows:
         run.record_errors = errors.get(run.id, [])
-    return {"items": rows, "next_cursor": paging.encode([rows[-1].id]) if more else None}
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 @blp.route("/connectors/<string:connector_id>/held")
@@ -152,16 +159,9 @@ def runs(args, connector_id):
 def held(args, connector_id):
     """Records held back: unmapped values, responses waiting for their report, errors"""
     _connector(connector_id)
-    stmt = sa.select(HeldRecord).where(HeldRecord.connector_id == connector_id)
-    after = paging.decode(args.get("cursor"), 1)
-    if after:
-        if not isinstance(after[0], int):
-            raise paging.invalid()
-        stmt = stmt.where(HeldRecord.id > after[0])
-    rows = db.session.execute(stmt.order_by(HeldRecord.id).limit(args["limit"] + 1)
-                              ).scalars().all()
-    more, rows = len(rows) > args["limit"], rows[:args["limit"]]
-    return {"items": rows, "next_cursor": paging.encode([rows[-1].id]) if more else None}
+    rows, next_cursor = _id_page(sa.select(HeldRecord).where(
+        HeldRecord.connector_id == connector_id), HeldRecord.id, args)
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 @blp.route("/connectors/<string:connector_id>/mappings", methods=["GET"])
