@@ -15,7 +15,7 @@ hub_cli = AppGroup("hub", help="LAPOR! hub administration.")
 def init_db():
     """Create or upgrade the database schema (Alembic migrations)."""
     from flask_migrate import upgrade
-    upgrade()
+    upgrade(revision="heads")
     click.echo("database is at the latest migration")
 
 

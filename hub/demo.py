@@ -65,7 +65,7 @@ def prepare(app) -> dict:
     from hub.models import Report
     from hub.seed import seed_all
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         seed_all(db.session)
         db.session.commit()
         creds = {

@@ -17,12 +17,13 @@ from tests.helpers import Caller
 
 ADMIN_URL = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-# Tables holding per-test data; master data (agencies, categories, holidays) stays.
-DATA_TABLES = ("sync_record_errors", "sync_runs", "outbound_pushes", "held_records",
-               "mappings", "connector_stream_states", "connectors", "report_events",
-               "attachments", "response_external_refs", "responses", "report_external_refs",
-               "report_agencies", "reports", "idempotency_records", "source_systems",
-               "api_clients", "users")
+# Master data (agencies, categories, holidays) and counters stay between tests; every
+# other table holds per-test data and is emptied (new tables are included by themselves).
+KEPT_TABLES = {"agencies", "categories", "holidays", "counters", "alembic_version"}
+
+
+def data_tables() -> list[str]:
+    return sorted(t for t in db.metadata.tables if t not in KEPT_TABLES)
 
 
 def _worker_db_url(worker_id: str) -> str:
@@ -63,7 +64,7 @@ def _migrated_app(database_url, tmp_path_factory):
     })
     with app.app_context():
         from flask_migrate import upgrade
-        upgrade()
+        upgrade(revision="heads")
         from hub.seed import seed_all
         seed_all(db.session)
         db.session.commit()
@@ -73,7 +74,7 @@ def _migrated_app(database_url, tmp_path_factory):
 @pytest.fixture
 def app(_migrated_app):
     with _migrated_app.app_context():
-        db.session.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} CASCADE"))
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(data_tables())} CASCADE"))
         db.session.commit()
     yield _migrated_app
     with _migrated_app.app_context():
