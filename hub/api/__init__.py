@@ -29,3 +29,7 @@ def register(api):
                          sources, sync)
     for module in (auth, directory, reports, responses, sources, sync, changes, connectors):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from hub.api import sla  # per-agency SLA limits and holidays (issue #5)
+    api.register_blueprint(sla.blp, url_prefix="/api/v1")
+    from hub.api import stats  # the indicators (issue #4)
+    api.register_blueprint(stats.blp, url_prefix="/api/v1")
