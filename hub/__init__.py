@@ -56,6 +56,8 @@ def create_app(config: dict | None = None) -> Flask:
     _register_docs(app)
     from hub import ui
     ui.init_app(app)  # the officers' web UI at /ui; / redirects there
+    from hub import open311
+    open311.init_app(app)  # the public Open311 GeoReport v2 facade at /open311/v2
 
     from hub import cli
     cli.init_app(app)

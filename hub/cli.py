@@ -49,6 +49,24 @@ def create_client(name, agency, scopes, client_id):
     click.echo(f"client_id={client_id}\nclient_secret={secret}")
 
 
+@hub_cli.command("open311-key")
+@click.argument("client_id")
+def open311_key(client_id):
+    """Issue (or replace) an API client's Open311 api_key; prints it once (only a hash
+    is kept). The key acts as the client: its agency and its reports:write scope."""
+    from hub.models import ApiClient, Open311Key, hash_open311_key
+    if db.session.get(ApiClient, client_id) is None:
+        raise click.ClickException(f"no API client '{client_id}' (see `hub create-client`)")
+    key = f"o311_{secrets.token_urlsafe(32)}"
+    row = db.session.get(Open311Key, client_id)
+    if row is None:
+        db.session.add(Open311Key(client_id=client_id, key_hash=hash_open311_key(key)))
+    else:
+        row.key_hash = hash_open311_key(key)  # the old key stops working now
+    db.session.commit()
+    click.echo(f"api_key={key}")
+
+
 @hub_cli.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

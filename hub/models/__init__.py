@@ -12,3 +12,4 @@ from hub.models.sync import (  # noqa
     SyncRecordError, SyncRun,
 )
 from hub.models.users import ROLES, User  # noqa
+from hub.models.open311 import Open311Key, Open311Token, hash_open311_key  # noqa
