@@ -178,8 +178,90 @@ def scheduler(interval, once):
         time.sleep(interval)
 
 
+holidays_cli = AppGroup("holidays", help="The holiday calendar behind the SLA clocks.")
+
+
+@holidays_cli.command("load")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+def holidays_load(path):
+    """Load national holidays from a YAML file (default: the seed file). Idempotent:
+    adds new dates and updates names; never deletes."""
+    from hub.services import calendar
+    from hub.tasks.queue import enqueue
+    from hub.tasks.sla import recompute_job
+    try:
+        rows = calendar.read_file(path)
+    except calendar.CalendarFileError as exc:
+        raise click.ClickException(str(exc))
+    counts = calendar.load_national(db.session, rows)
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if counts["added"] or counts["updated"]:
+        enqueue(recompute_job, None)  # national holidays move every agency's deadlines
+
+
+@holidays_cli.command("add")
+@click.option("--agency", required=True, help="Agency code; its units inherit the day.")
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--name", required=True)
+@click.option("--kind", default="agency", show_default=True)
+def holidays_add(agency, day, name, kind):
+    """Add an agency's own holiday (e.g. the regency's anniversary)."""
+    from hub.errors import Problem
+    from hub.models import Agency
+    from hub.services import calendar
+    from hub.tasks.queue import enqueue
+    from hub.tasks.sla import recompute_job
+    if db.session.get(Agency, agency) is None:
+        raise click.BadParameter(f"unknown agency '{agency}' (run `hub seed` first?)")
+    if not name.strip() or len(name) > 200 or not 1 <= len(kind) <= 20:
+        raise click.BadParameter("name must be 1..200 characters, kind 1..20")
+    try:
+        calendar.add_agency_holiday(db.session, agency, day.date(), name.strip(), kind)
+    except Problem as exc:
+        raise click.ClickException(exc.detail)
+    db.session.commit()
+    click.echo(f"holiday {day.date()} ({name.strip()}) added for {agency}")
+    enqueue(recompute_job, agency)
+
+
+@holidays_cli.command("remove")
+@click.option("--agency", required=True)
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+def holidays_remove(agency, day):
+    """Remove an agency's own holiday."""
+    from hub.services import calendar
+    from hub.tasks.queue import enqueue
+    from hub.tasks.sla import recompute_job
+    if not calendar.remove_agency_holiday(db.session, agency, day.date()):
+        raise click.ClickException(f"'{agency}' has no holiday of its own on {day.date()}")
+    db.session.commit()
+    click.echo(f"holiday {day.date()} removed for {agency}")
+    enqueue(recompute_job, agency)
+
+
+sla_cli = AppGroup("sla", help="SLA clocks: overdue flags, auto-close, deadlines.")
+
+
+@sla_cli.command("scan")
+def sla_scan():
+    """Flag missed deadlines (report.overdue) and auto-close resolved reports, now."""
+    from hub.tasks.sla import scan
+    click.echo(", ".join(f"{k}: {v}" for k, v in scan(db.session).items()))
+
+
+@sla_cli.command("recompute")
+@click.option("--agency", default=None, help="Only this agency and its units.")
+def sla_recompute(agency):
+    """Recompute due_at of open reports (after changing settings or holidays by hand)."""
+    from hub.tasks.sla import recompute
+    click.echo(f"deadlines changed: {recompute(db.session, agency)}")
+
+
 def init_app(app):
     hub_cli.add_command(connector_cli)
+    hub_cli.add_command(holidays_cli)
+    hub_cli.add_command(sla_cli)
     app.cli.add_command(hub_cli)
 
 

@@ -13,3 +13,6 @@ from hub.models.sync import (  # noqa
 )
 from hub.models.users import ROLES, User  # noqa
 from hub.models.open311 import Open311Key, Open311Token, hash_open311_key  # noqa
+from hub.models.sla import (  # noqa
+    CLOCKS, SLA_FIELDS, TIERS, AgencySlaSettings, SlaBreach,
+)

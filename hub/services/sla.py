@@ -1,67 +1,235 @@
 """Working-day deadlines (LAPOR! rules): which clock runs, and when it is due.
 
-Working days are Monday to Friday in Asia/Jakarta, minus national holidays and the
-agency's own. Defaults follow PermenPANRB 62/2018; per-agency overrides come later with
-the SLA issue.
+Working days are Monday to Friday in Asia/Jakarta, minus the national holidays (and
+cuti bersama) and the agency's own holidays, which an OPD inherits from its regency.
+A clock of N working days that starts on some day ends at the end (23:59:59 WIB) of the
+Nth working day after that day: the day a report arrives never counts, whatever the time,
+and a report that arrives on a Saturday starts its clock on Monday. The date is the
+Jakarta date, not the UTC one (a report filed Monday 03:00 WIB is a Monday report even
+though it is still Sunday in UTC).
+
+The limits are the national defaults (PermenPANRB 62/2018) unless the agency, or an
+agency above it, overrides them (agency_sla_settings, field by field).
 """
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
-from hub.models import Holiday
+from hub.models import SLA_FIELDS, TIERS, Agency, AgencySlaSettings, Category, Holiday, Report
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DEFAULT_DAYS = {
     "verify_and_disposition": 3,
     "first_response": 5,
-    "resolve": 14,
+    "resolve": 14,                      # tidak berkadar pengawasan (the default tier)
     "resolve_information_request": 5,
+    "resolve_light": 2,                 # ringan
+    "resolve_normative": 5,             # normatif
+    "resolve_supervision": 60,          # berkadar pengawasan
     "auto_close": 10,
 }
+NATIONAL = "national"  # the source of a limit nobody overrode
+# Statuses whose running clock can be missed (a resolved report's clock is auto-close).
+OVERDUE_STATUSES = ("received", "verified", "dispositioned", "in_progress")
+END_OF_DAY = time(23, 59, 59)
+_MEMO = "sla_memo"
 
 
-def _holidays(session, agency_code, start: date, end: date) -> set[date]:
-    cache = session.info.setdefault("holiday_cache", {})
-    key = (agency_code, start.year, end.year)
-    if key not in cache:
-        rows = session.execute(
+def _memo(session, name: str) -> dict:
+    return session.info.setdefault(_MEMO, {}).setdefault(name, {})
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_memo(session, transaction):
+    # Settings and holidays change; what this transaction read must not outlive it.
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_MEMO, None)
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _forget_memo_on_change(session, flush_context):
+    # A transaction that changes settings or holidays sees its own change at once.
+    if _MEMO in session.info and any(
+            isinstance(obj, (AgencySlaSettings, Holiday, Agency))
+            for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_MEMO, None)
+
+
+# --- agencies: who inherits from whom ---------------------------------------------------
+
+def lineage(session, agency_code) -> tuple:
+    """The agency and the agencies above it, nearest first; () for no agency."""
+    memo = _memo(session, "lineage")
+    if agency_code not in memo:
+        chain, code = [], agency_code
+        while code is not None and code not in chain:  # a cycle in the data must not hang
+            chain.append(code)
+            code = session.execute(sa.select(Agency.parent_code)
+                                   .where(Agency.code == code)).scalar_one_or_none()
+        memo[agency_code] = tuple(chain)
+    return memo[agency_code]
+
+
+def subtree(session, agency_code) -> set:
+    """The agency and every agency below it: those whose clocks its settings govern."""
+    children: dict = {}
+    for code, parent in session.execute(sa.select(Agency.code, Agency.parent_code)):
+        children.setdefault(parent, []).append(code)
+    found, stack = {agency_code}, [agency_code]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+# --- settings ---------------------------------------------------------------------------
+
+@dataclass
+class Settings:
+    agency: str | None
+    days: dict
+    sources: dict  # limit -> the agency code it comes from, or "national"
+    tier_rules: dict = field(default_factory=dict)
+    tier_rule_sources: dict = field(default_factory=dict)
+
+
+def settings_for(session, agency_code) -> Settings:
+    """The limits in force for an agency: its own overrides, else the nearest agency
+    above it that set one, else the national default; field by field."""
+    memo = _memo(session, "settings")
+    if agency_code in memo:
+        return memo[agency_code]
+    chain = lineage(session, agency_code)
+    rows = {}
+    if chain:
+        rows = {r.agency_code: r for r in session.execute(
+            sa.select(AgencySlaSettings).where(AgencySlaSettings.agency_code.in_(chain))
+        ).scalars()}
+    days, sources = {}, {}
+    for name in SLA_FIELDS:
+        days[name], sources[name] = DEFAULT_DAYS[name], NATIONAL
+        for code in chain:
+            value = getattr(rows[code], name) if code in rows else None
+            if value is not None:
+                days[name], sources[name] = value, code
+                break
+    rules, rule_sources = {}, {}
+    for code in reversed(chain):  # nearer agencies last, so their rules win
+        for category, tier in ((rows[code].tier_rules or {}) if code in rows else {}).items():
+            rules[category], rule_sources[category] = tier, code
+    memo[agency_code] = Settings(agency_code, days, sources, rules, rule_sources)
+    return memo[agency_code]
+
+
+def tier_for(session, category_code, rules: dict) -> str:
+    """The tier of a category: the rule for it or its nearest parent; else standard."""
+    if not rules or category_code is None:
+        return "standard"
+    parents = _memo(session, "category_parents")
+    if not parents:
+        parents.update(session.execute(sa.select(Category.code, Category.parent_code)).all())
+    code, seen = category_code, set()
+    while code is not None and code not in seen:
+        if code in rules:
+            return rules[code]
+        seen.add(code)
+        code = parents.get(code)
+    return "standard"
+
+
+# --- the calendar -----------------------------------------------------------------------
+
+def holidays(session, agency_code, year: int) -> set[date]:
+    """Non-working weekdays and weekends alike that are holidays for this agency: the
+    national ones and those of the agency or any agency above it."""
+    chain = lineage(session, agency_code)
+    memo = _memo(session, "holidays")
+    key = (chain, year)
+    if key not in memo:
+        memo[key] = set(session.execute(
             sa.select(Holiday.date).where(
-                Holiday.date >= date(start.year, 1, 1), Holiday.date <= date(end.year, 12, 31),
-                sa.or_(Holiday.agency_code.is_(None), Holiday.agency_code == agency_code))
-        ).scalars()
-        cache[key] = set(rows)
-    return cache[key]
+                Holiday.date >= date(year, 1, 1), Holiday.date <= date(year, 12, 31),
+                sa.or_(Holiday.agency_code.is_(None), Holiday.agency_code.in_(chain)))
+        ).scalars())
+    return memo[key]
+
+
+def is_working_day(session, day: date, agency_code=None) -> bool:
+    return day.weekday() < 5 and day not in holidays(session, agency_code, day.year)
 
 
 def add_working_days(session, start: datetime, days: int, agency_code=None) -> datetime:
-    local = start.astimezone(JAKARTA)
-    horizon = local.date() + timedelta(days=days * 3 + 30)
-    off = _holidays(session, agency_code, local.date(), horizon)
-    current, remaining = local, days
+    """The end (23:59:59 WIB, returned in UTC) of the `days`-th working day after the
+    Jakarta date of `start`."""
+    day = start.astimezone(JAKARTA).date()
+    remaining = days
     while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current.date() not in off:
+        day += timedelta(days=1)
+        if is_working_day(session, day, agency_code):
             remaining -= 1
-    return current.astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, END_OF_DAY, JAKARTA).astimezone(timezone.utc)
+
+
+# --- the running clock ------------------------------------------------------------------
+
+def clock_of(report) -> str | None:
+    """Which clock runs for a report in its present state (see clock_sql)."""
+    status = report.status
+    if status in ("received", "verified"):
+        return "verify_and_disposition"
+    if status == "dispositioned" and report.first_response_at is None:
+        return "first_response"
+    if status in ("dispositioned", "in_progress"):
+        return "resolve"
+    if status == "resolved":
+        return "auto_close"
+    return None
+
+
+def clock_sql():
+    """clock_of as a SQL expression over reports, for the scans."""
+    return sa.case(
+        (Report.status.in_(("received", "verified")), "verify_and_disposition"),
+        (sa.and_(Report.status == "dispositioned", Report.first_response_at.is_(None)),
+         "first_response"),
+        (Report.status.in_(("dispositioned", "in_progress")), "resolve"),
+        (Report.status == "resolved", "auto_close"),
+        else_=sa.null())
+
+
+def resolve_limit(session, report, settings: Settings) -> str:
+    """The limit the resolution clock uses: information requests have their own; other
+    reports follow their category's tier (standard unless a rule says otherwise)."""
+    if report.classification == "information_request":
+        return "resolve_information_request"
+    return TIERS[tier_for(session, report.category_code, settings.tier_rules)]
+
+
+def running(session, report) -> tuple[str | None, datetime | None]:
+    """(clock, deadline) of the clock running for this report now, or (None, None)."""
+    clock = clock_of(report)
+    if clock is None:
+        return None, None
+    settings = settings_for(session, report.agency_code)
+    if clock == "verify_and_disposition":
+        start, limit = report.submitted_at, clock
+    elif clock == "first_response":
+        start, limit = report.dispositioned_at or report.updated_at, clock
+    elif clock == "resolve":
+        # Counted from the (latest) disposition; a reopened report is still bound by it.
+        start = report.dispositioned_at or report.updated_at
+        limit = resolve_limit(session, report, settings)
+    else:
+        start, limit = report.resolved_at or report.updated_at, clock
+    return clock, add_working_days(session, start, settings.days[limit], report.agency_code)
 
 
 def due_at(session, report) -> datetime | None:
     """The deadline of the clock that is running for this report now, or None."""
-    agency = report.agency_code
-    status = report.status
-    if status in ("received", "verified"):
-        return add_working_days(session, report.submitted_at,
-                                DEFAULT_DAYS["verify_and_disposition"], agency)
-    if status == "dispositioned" and report.first_response_at is None:
-        return add_working_days(session, report.dispositioned_at or report.updated_at,
-                                DEFAULT_DAYS["first_response"], agency)
-    if status in ("dispositioned", "in_progress"):
-        key = ("resolve_information_request" if report.classification == "information_request"
-               else "resolve")
-        return add_working_days(session, report.dispositioned_at or report.updated_at,
-                                DEFAULT_DAYS[key], agency)
-    if status == "resolved":
-        return add_working_days(session, report.resolved_at or report.updated_at,
-                                DEFAULT_DAYS["auto_close"], agency)
-    return None
+    return running(session, report)[1]

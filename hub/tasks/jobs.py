@@ -70,4 +70,43 @@ def enqueue_due() -> list[str]:
     ids = claim_due_connectors(db.session, utcnow())
     for cid in ids:
         enqueue(sync_connector, cid, "schedule", queue="sync")
+    enqueue_sla_scan()
+    _schedule_webhook_relay()
     return ids
+
+
+_last_sla_scan = None
+
+
+def enqueue_sla_scan(force: bool = False) -> bool:
+    """The SLA scan (overdue flags, auto-close) at most every HUB_SLA_SCAN_SECONDS per
+    scheduler. Two schedulers scanning at once is harmless (see hub.tasks.sla); the
+    interval only saves work."""
+    import os
+    import time
+
+    from flask import current_app
+
+    from hub.tasks.queue import enqueue
+    from hub.tasks.sla import scan_job
+    global _last_sla_scan
+    every = float(current_app.config.get("HUB_SLA_SCAN_SECONDS")
+                  or os.environ.get("HUB_SLA_SCAN_SECONDS", 60))
+    now = time.monotonic()
+    if not force and _last_sla_scan is not None and now - _last_sla_scan < every:
+        return False
+    _last_sla_scan = now
+    enqueue(scan_job)
+    return True
+
+
+def _schedule_webhook_relay():
+    # Every tick, so webhook retries and any nudge lost while Redis was away still run.
+    import logging
+    try:
+        from hub.tasks.webhooks import schedule_relay
+        schedule_relay()
+    except Exception:  # webhooks must never stop connectors from being scheduled
+        from hub.extensions import db
+        db.session.rollback()
+        logging.getLogger(__name__).warning("webhook relay failed", exc_info=True)

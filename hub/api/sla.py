@@ -1,0 +1,249 @@
+"""Per-agency SLA settings and agency holidays.
+
+Reading is open to any client with `reports:read` (limits and holidays are not private);
+changing needs the `admin` scope, and an agency's admin client changes only its own agency
+and the units below it. A change recomputes the deadlines of the open reports it governs
+(a job: RQ with Redis, in-process without). National holidays come from the CLI
+(`hub holidays load`), not from here.
+"""
+from datetime import date
+
+import sqlalchemy as sa
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from hub.api.common import BEARER
+from hub.auth import current_principal, require
+from hub.errors import Problem
+from hub.extensions import db
+from hub.models import SLA_FIELDS, TIERS, Agency, AgencySlaSettings, Category, utcnow
+from hub.schemas.fields import Choice, Text, Timestamp
+from hub.services import access, calendar, sla
+from hub.services.sla import DEFAULT_DAYS
+
+blp = Blueprint("sla", __name__, description="SLA clocks: per-agency limits and holidays")
+
+_LIMITS_DOC = {
+    "verify_and_disposition": "verify and disposition a new report (national default 3)",
+    "first_response": "first public response after disposition (5)",
+    "resolve": "resolve a report of the standard tier, tidak berkadar pengawasan (14)",
+    "resolve_information_request": "resolve an information request (5)",
+    "resolve_light": "resolve a report of the light tier, ringan (2)",
+    "resolve_normative": "resolve a report of the normative tier, normatif (5)",
+    "resolve_supervision": "resolve a supervision case, berkadar pengawasan (60)",
+    "auto_close": "close a resolved report nobody disputed (10)",
+}
+
+
+def _limit(name: str):
+    return fields.Integer(allow_none=True, validate=validate.Range(1, 365), metadata={
+        "description": f"working days to {_LIMITS_DOC[name]}; null: inherited"})
+
+
+class SlaSettingsInSchema(Schema):
+    """The agency's overrides; a limit left out or null is inherited (from the agency
+    above, else the national default). PUT replaces all of the agency's overrides."""
+    verify_and_disposition = _limit("verify_and_disposition")
+    first_response = _limit("first_response")
+    resolve = _limit("resolve")
+    resolve_information_request = _limit("resolve_information_request")
+    resolve_light = _limit("resolve_light")
+    resolve_normative = _limit("resolve_normative")
+    resolve_supervision = _limit("resolve_supervision")
+    auto_close = _limit("auto_close")
+    tier_rules = fields.Dict(
+        keys=Text(validate=validate.Length(1, 100)), values=Choice(tuple(TIERS)),
+        allow_none=True, metadata={"description": (
+            "category code -> tier (light | normative | standard | supervision); a rule "
+            "covers the category's subcategories and replaces a parent agency's rule for "
+            "the same category. Reports of other categories are standard; information "
+            "requests always use resolve_information_request.")})
+
+
+class SlaSettingsOutSchema(Schema):
+    agency = fields.String()
+    effective = fields.Dict(metadata={"description": "the limits in force (working days) "
+                                                     "and tier_rules, after inheritance"})
+    overrides = fields.Dict(metadata={"description": "what this agency itself set; null "
+                                                     "means inherited"})
+    sources = fields.Dict(metadata={"description": "limit -> the agency it comes from, or "
+                                                   "'national' for the default"})
+    defaults = fields.Dict(metadata={"description": "the national defaults"})
+    updated_at = Timestamp(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+
+
+class HolidayQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(1900, 2999))
+
+
+class HolidayInSchema(Schema):
+    date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD (a Jakarta "
+                                                              "calendar day)"})
+    name = Text(required=True, validate=validate.Length(1, 200))
+    kind = Text(load_default=calendar.AGENCY_KIND, validate=validate.Length(1, 20))
+
+    @validates_schema
+    def _name_not_blank(self, data, **kwargs):
+        if "name" in data and not data["name"].strip():
+            raise ValidationError("must not be blank", "name")
+
+
+class HolidayOutSchema(Schema):
+    date = fields.Date()
+    name = fields.String()
+    kind = fields.String()
+    agency = fields.String(allow_none=True, attribute="agency_code", metadata={
+        "description": "null for a national holiday; else the agency that set it (this "
+                       "agency or one above it)"})
+
+
+class HolidayListSchema(Schema):
+    items = fields.List(fields.Nested(HolidayOutSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _agency(code: str) -> Agency:
+    agency = db.session.get(Agency, code)
+    if agency is None:
+        raise Problem(404, "Not found", f"No agency '{code}'; the valid codes are listed at "
+                                        "GET /api/v1/agencies.", slug="not-found")
+    return agency
+
+
+def _may_manage(code: str) -> None:
+    principal = current_principal()
+    if not access.in_scope(principal, code):
+        raise Problem(403, "Not your agency",
+                      f"Your client manages '{principal.agency}' and the units below it, "
+                      f"not '{code}'.", slug="not-your-agency")
+
+
+def _settings_body(code: str) -> dict:
+    effective = sla.settings_for(db.session, code)
+    own = db.session.get(AgencySlaSettings, code)
+    return {
+        "agency": code,
+        "effective": {**effective.days, "tier_rules": effective.tier_rules},
+        "overrides": {**{f: getattr(own, f) if own else None for f in SLA_FIELDS},
+                      "tier_rules": own.tier_rules if own else None},
+        "sources": effective.sources,
+        "defaults": dict(DEFAULT_DAYS),
+        "updated_at": own.updated_at if own else None,
+        "updated_by": own.updated_by if own else None,
+    }
+
+
+def _recompute_after_commit(code: str | None) -> None:
+    from hub.tasks.queue import enqueue
+    from hub.tasks.sla import recompute_job
+    enqueue(recompute_job, code)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Problem(404, "Not found", f"'{value}' is not a date (YYYY-MM-DD).",
+                      slug="not-found")
+
+
+# --- settings ---------------------------------------------------------------------------
+
+@blp.route("/agencies/<string:code>/sla", methods=["GET"])
+@blp.doc(security=BEARER)
+@require("reports:read")
+@blp.response(200, SlaSettingsOutSchema)
+def get_settings(code):
+    """The SLA limits in force for an agency, with what it overrides and where each
+    inherited limit comes from"""
+    _agency(code)
+    return _settings_body(code)
+
+
+@blp.route("/agencies/<string:code>/sla", methods=["PUT"])
+@blp.doc(security=BEARER)
+@require("admin")
+@blp.arguments(SlaSettingsInSchema)
+@blp.response(200, SlaSettingsOutSchema)
+def put_settings(data, code):
+    """Set an agency's SLA overrides (admin); a limit left out or null is inherited
+
+    The deadlines of the open reports of the agency and its units are recomputed."""
+    _agency(code)
+    _may_manage(code)
+    rules = data.get("tier_rules") or None
+    if rules:
+        known = set(db.session.execute(
+            sa.select(Category.code).where(Category.code.in_(list(rules)))).scalars())
+        unknown = sorted(set(rules) - known)
+        if unknown:
+            raise Problem(422, "Validation failed", "Unknown categories in tier_rules.",
+                          slug="validation", errors={f"tier_rules.{c}": "unknown category; "
+                                                     "see GET /api/v1/categories"
+                                                     for c in unknown})
+    own = db.session.get(AgencySlaSettings, code, with_for_update=True)
+    if own is None:
+        own = AgencySlaSettings(agency_code=code)
+        db.session.add(own)
+    for name in SLA_FIELDS:
+        setattr(own, name, data.get(name))
+    own.tier_rules = rules
+    own.updated_at, own.updated_by = utcnow(), current_principal().client_id
+    db.session.commit()
+    _recompute_after_commit(code)
+    return _settings_body(code)
+
+
+# --- holidays ---------------------------------------------------------------------------
+
+@blp.route("/agencies/<string:code>/holidays", methods=["GET"])
+@blp.doc(security=BEARER)
+@require("reports:read")
+@blp.arguments(HolidayQuerySchema, location="query")
+@blp.response(200, HolidayListSchema)
+def list_holidays(args, code):
+    """The non-working days of an agency: national ones, its own and those of the
+    agencies above it; all in one page, optionally for one `year`"""
+    _agency(code)
+    rows = calendar.agency_holidays(db.session, sla.lineage(db.session, code),
+                                    args.get("year"))
+    return {"items": rows, "next_cursor": None}
+
+
+@blp.route("/agencies/<string:code>/holidays", methods=["POST"])
+@blp.doc(security=BEARER)
+@require("admin")
+@blp.arguments(HolidayInSchema)
+@blp.response(201, HolidayOutSchema)
+def add_holiday(data, code):
+    """Add a holiday of this agency (admin); its units inherit it. The same date twice
+    is 409. Deadlines of open reports are recomputed."""
+    _agency(code)
+    _may_manage(code)
+    holiday = calendar.add_agency_holiday(db.session, code, data["date"],
+                                          data["name"].strip(), data["kind"])
+    body = HolidayOutSchema().dump(holiday)
+    db.session.commit()
+    _recompute_after_commit(code)
+    return body, 201, {"Location": f"/api/v1/agencies/{code}/holidays/{body['date']}"}
+
+
+@blp.route("/agencies/<string:code>/holidays/<string:day>", methods=["DELETE"])
+@blp.doc(security=BEARER)
+@require("admin")
+@blp.response(204)
+def delete_holiday(code, day):
+    """Remove one of this agency's holidays (admin); national holidays are managed with
+    `hub holidays load`. Deadlines of open reports are recomputed."""
+    _agency(code)
+    _may_manage(code)
+    if not calendar.remove_agency_holiday(db.session, code, _day(day)):
+        raise Problem(404, "Not found", f"'{code}' has no holiday of its own on {day}.",
+                      slug="not-found")
+    db.session.commit()
+    _recompute_after_commit(code)
+    return "", 204
