@@ -1,7 +1,7 @@
 """POST /api/v1/auth/token: OAuth2-style client credentials."""
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from hub.auth import issue_token
 from hub.errors import Problem
@@ -12,7 +12,9 @@ blp = Blueprint("auth", __name__, description="Access tokens (client credentials
 
 
 class TokenRequestSchema(Schema):
-    grant_type = fields.String(load_default="client_credentials")
+    # Documented as the only value it is, so the OpenAPI says what the hub accepts.
+    grant_type = fields.String(load_default="client_credentials",
+                               validate=validate.OneOf(["client_credentials"]))
     client_id = fields.String(required=True)
     client_secret = fields.String(required=True)
 
@@ -34,14 +36,15 @@ def token():
     body = request.form.to_dict() if request.form else (request.get_json(silent=True) or {})
     if not isinstance(body, dict):
         body = {}
+    if body.get("grant_type", "client_credentials") != "client_credentials":
+        # OAuth2 (RFC 6749 5.2) makes this a 400 of its own, before field validation.
+        raise Problem(400, "Unsupported grant type",
+                      "Only grant_type=client_credentials is supported.",
+                      slug="unsupported-grant-type")
     errors = TokenRequestSchema().validate(body)
     if errors:
         from hub.errors import validation_problem
         raise validation_problem(errors)
-    if body.get("grant_type", "client_credentials") != "client_credentials":
-        raise Problem(400, "Unsupported grant type",
-                      "Only grant_type=client_credentials is supported.",
-                      slug="unsupported-grant-type")
     client = db.session.get(ApiClient, str(body["client_id"])[:64])
     if client is None or not client.active or not client.check_secret(str(body["client_secret"])):
         raise Problem(401, "Invalid client", "Unknown client_id or wrong client_secret.",

@@ -52,7 +52,8 @@ class BatchSchema(Schema):
 
 class ItemResultSchema(Schema):
     index = fields.Integer()
-    op = fields.String()
+    # null when the item is not an object with a known op (it is reported as failed).
+    op = fields.String(allow_none=True)
     status = fields.Integer(metadata={"description": "HTTP status this item would have had"})
     result = fields.String(metadata={"description": "created | updated | unchanged | stale "
                                                     "| failed"})
