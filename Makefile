@@ -26,6 +26,7 @@ test: install services
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install services
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PY) -m bench
 
 lint: install

@@ -1,7 +1,7 @@
 """`python -m bench [--reports N]`: run the benchmarks and print their tables."""
 import argparse
 
-from bench import connector, harness, ingest
+from bench import connector, harness, ingest, reads
 
 
 def main():
@@ -11,7 +11,9 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000],
                         help="connector backfill sizes (default 20000 100000)")
-    parser.add_argument("--only", choices=["ingest", "connector"], default=None)
+    parser.add_argument("--only", choices=["ingest", "connector", "reads"], default=None)
+    parser.add_argument("--read-reports", type=int, default=20_000,
+                        help="reports stored before the read load (default 20000)")
     args = parser.parse_args()
     if args.only in (None, "ingest"):
         harness.print_table("Batch ingest (PostgreSQL)",
@@ -19,6 +21,9 @@ def main():
     if args.only in (None, "connector"):
         harness.print_table("Connector backfill: Sleman simulator -> REST connector -> hub",
                             connector.run(tuple(args.records)))
+    if args.only in (None, "reads"):
+        harness.print_table("Reads under concurrent load (wrk) vs bare Flask+SQLAlchemy",
+                            reads.run(args.read_reports, workers=args.workers))
 
 
 if __name__ == "__main__":

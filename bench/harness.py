@@ -59,11 +59,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict, workers: int = 2, threads: int = 1):
+def gunicorn(env: dict, workers: int = 2, threads: int = 1, app: str = "wsgi:app"):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
         cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -3,6 +3,7 @@ import re
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from hub.errors import Problem, not_found
 from hub.extensions import db
@@ -18,16 +19,14 @@ def scope(principal) -> frozenset | None:
         return None
     memo = db.session.info.setdefault("agency_scopes", {})
     if principal.agency not in memo:
-        children: dict = {}
-        for code, parent in db.session.execute(sa.select(Agency.code, Agency.parent_code)):
-            children.setdefault(parent, []).append(code)
-        found, stack = {principal.agency}, [principal.agency]
-        while stack:
-            for child in children.get(stack.pop(), ()):
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-        memo[principal.agency] = frozenset(found)
+        # The agency's subtree in one recursive query: a request pays for its own few
+        # codes, not for loading the whole directory (hot on every read).
+        tree = (sa.select(Agency.code).where(Agency.code == principal.agency)
+                .cte("agency_scope", recursive=True))
+        tree = tree.union_all(sa.select(Agency.code).where(Agency.parent_code == tree.c.code))
+        found = set(db.session.execute(sa.select(tree.c.code)).scalars())
+        # An agency missing from the directory still covers its own reports.
+        memo[principal.agency] = frozenset(found | {principal.agency})
     return memo[principal.agency]
 
 
@@ -58,7 +57,10 @@ def get_report(session, ident: str, principal, *, for_update: bool = False) -> R
     stmt = visible(principal).where(cond)
     if for_update:
         stmt = stmt.with_for_update(of=Report)
-    report = session.execute(stmt).scalar_one_or_none()
+    else:
+        # Read paths need the refs and attachments anyway: one round trip, not three.
+        stmt = stmt.options(joinedload(Report.external_refs), joinedload(Report.attachments))
+    report = session.execute(stmt).unique().scalar_one_or_none()
     if report is None:
         raise not_found()
     return report

@@ -1,0 +1,76 @@
+"""Reads under concurrent load: GET /api/v1/reports/{id} and the list endpoint, driven by
+wrk, beside a bare Flask + SQLAlchemy primary-key endpoint on the same table in the same
+run (bench/bare_app.py). Same gunicorn settings for both; the ratio is the point."""
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from bench import harness, ingest
+
+LUA = """
+local ids = {}
+for line in io.lines("%(ids)s") do ids[#ids + 1] = line end
+math.randomseed(7)
+wrk.headers["Authorization"] = "%(auth)s"
+request = function()
+  return wrk.format("GET", "%(prefix)s" .. ids[math.random(#ids)])
+end
+"""
+
+
+def _wrk(url: str, script: Path | None, seconds: int, connections: int, auth: str = ""):
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", str(script)]
+    elif auth:
+        cmd += ["-H", f"Authorization: {auth}"]
+    out = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if non2xx:
+        raise AssertionError(f"{non2xx.group(1)} failed requests in {url}:\n{out}")
+    return rate, float(p99.group(1)) * scale
+
+
+def run(n: int = 20_000, seconds: int = 10, connections: int = 8, workers: int = 2) -> list:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk (make bench does it)")
+    db_url = harness.scratch_database("hub_bench_reads")
+    env = harness.prepare_hub_db(db_url)
+    client_id, secret = harness.create_client(env, "kab-sleman")
+    rows = [("endpoint", "requests/s", "p99 ms", "vs its bare reference")]
+    with tempfile.TemporaryDirectory() as tmp:
+        ids_file = Path(tmp) / "ids.txt"
+        with harness.gunicorn(env, workers=workers) as url:
+            tok = harness.token(url, client_id, secret)
+            ingest.via_api(url, tok, ingest.make_reports(n), 1000, 2)
+            with psycopg.connect(db_url) as conn:
+                ids = [str(r[0]) for r in conn.execute("SELECT id FROM reports")]
+            assert len(ids) == n, f"expected {n} reports, found {len(ids)}"
+            ids_file.write_text("\n".join(ids) + "\n")
+            auth = f"Bearer {tok}"
+            by_id = Path(tmp) / "by_id.lua"
+            by_id.write_text(LUA % {"ids": ids_file, "auth": auth, "prefix": "/api/v1/reports/"})
+            hub_get = _wrk(url, by_id, seconds, connections)
+            hub_list = _wrk(url + "/api/v1/reports?limit=100", None, seconds, connections, auth)
+        with harness.gunicorn(env, workers=workers, app="bench.bare_app:app") as url:
+            bare = Path(tmp) / "bare.lua"
+            bare.write_text(LUA % {"ids": ids_file, "auth": "", "prefix": "/reports/"})
+            bare_get = _wrk(url, bare, seconds, connections)
+            bare_list = _wrk(url + "/reports", None, seconds, connections)
+    for name, (rate, p99), ref in (
+            (f"hub GET /reports/{{id}} ({n:,} reports)", hub_get, bare_get),
+            ("bare Flask+SQLAlchemy GET by primary key", bare_get, bare_get),
+            ("hub GET /reports?limit=100", hub_list, bare_get),
+            ("hub GET /reports?limit=100 vs a bare 100-row list", hub_list, bare_list),
+            ("bare Flask+SQLAlchemy list of 100 rows", bare_list, bare_list)):
+        rows.append((name, f"{rate:,.0f}", f"{p99:.1f}", f"{rate / ref[0]:.0%}"))
+    rows.append((f"(gunicorn -w {workers}, wrk -t1 -c{connections}, {seconds} s each)", "", "",
+                 ""))
+    return rows
