@@ -24,7 +24,8 @@ class DayOrTimestamp(Timestamp):
             try:
                 day = datetime.strptime(value, "%Y-%m-%d").date()
             except ValueError:
-                raise ValidationError("must be a date (YYYY-MM-DD) or an RFC 3339 timestamp")
+                raise ValidationError("must be a date (YYYY-MM-DD) or an RFC 3339 "
+                                      "timestamp") from None
             return datetime.combine(day, time(0), tzinfo=sla.JAKARTA)
         return super()._deserialize(value, attr, data, **kwargs)
 

@@ -133,7 +133,7 @@ def set_lang():
 
 @bp.route("/")
 def index():
-    return redirect(url_for("ui.connectors"))
+    return redirect(url_for("ui.dashboard"))
 
 
 # -- connectors -------------------------------------------------------------------------

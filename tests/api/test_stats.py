@@ -73,9 +73,9 @@ def load(app):
 FIGURES = ("received", "dispositioned", "responded", "resolved", "overdue",
            "responded_in_time", "in_time_tested", "share_responded_in_time",
            "median_hours_to_first_response")
-SLEMAN_TOTALS = dict(zip(FIGURES, (6, 4, 3, 1, 3, 2, 4, 0.5, 217.0)))
-SLEMAN_ITSELF = dict(zip(FIGURES, (4, 2, 1, 1, 2, 1, 2, 0.5, 50.0)))
-DPUPKP = dict(zip(FIGURES, (2, 2, 2, 0, 1, 1, 2, 0.5, 218.5)))
+SLEMAN_TOTALS = dict(zip(FIGURES, (6, 4, 3, 1, 3, 2, 4, 0.5, 217.0), strict=True))
+SLEMAN_ITSELF = dict(zip(FIGURES, (4, 2, 1, 1, 2, 1, 2, 0.5, 50.0), strict=True))
+DPUPKP = dict(zip(FIGURES, (2, 2, 2, 0, 1, 1, 2, 0.5, 218.5), strict=True))
 
 
 def figures(row):
