@@ -61,9 +61,11 @@ def service_definition(category) -> dict:
 
 
 def description_of(report) -> str:
-    """Open311 has one text: title and body, the way the Open311 connector writes them."""
-    title, body = report.title, report.body
-    return title if body.strip() == title.strip() else f"{title}\n\n{body}"
+    """Open311 has one text: title and body, the way the Open311 connector writes them.
+    A body that already opens with the title (reports posted here: the title is the
+    description's first line) is the whole text by itself."""
+    title, body = report.title.strip(), report.body
+    return body if body.lstrip().startswith(title) else f"{title}\n\n{body}"
 
 
 def service_request(report, category_name, agency_name) -> dict:

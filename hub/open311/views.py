@@ -39,6 +39,7 @@ SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00Z"  # when this endpoint's shape last changed
 
 OPEN_UPDATE_STATUSES = ("open", "investigating", "action_scheduled", "in_progress")
+UPDATE_NOTE = "Open311 update "  # + response id: the note of a status change an update made
 CLOSED_UPDATE_STATUSES = ("closed", "fixed", "no_further_action", "duplicate",
                           "not_councils_responsibility", "internal_referral")
 
@@ -351,6 +352,7 @@ def create_request(fmt):
                      "phone": _text(form, "phone", 50), "email": _text(form, "email", 254)},
     }
     report = report_service.create_report(db.session, data, Actor(principal, SYSTEM))
+    db.session.flush()  # the report row first: the token refers to it
     token = secrets.token_urlsafe(18)
     db.session.add(Open311Token(token=token, report_id=report.id))
     db.session.commit()
@@ -382,47 +384,42 @@ def list_updates(fmt):
 
 
 def _status_after(report_ids: set) -> dict:
-    """{response id: hub status right after it was posted, counting the status changes
-    its poster made along with it}, from the reports' timelines."""
+    """{response id: hub status right after it was posted}, from the reports' timelines.
+    A status change made by the same Open311 update names it in its note (see
+    create_update), so "FIXED" with a description reads back as one closing update."""
     if not report_ids:
         return {}
     events = db.session.execute(
-        sa.select(ReportEvent.report_id, ReportEvent.type, ReportEvent.actor,
-                  ReportEvent.occurred_at, ReportEvent.data)
-        .where(ReportEvent.report_id.in_(report_ids))
+        sa.select(ReportEvent.report_id, ReportEvent.type, ReportEvent.data)
+        .where(ReportEvent.report_id.in_(report_ids),
+               ReportEvent.type.in_(("report.created", "report.status_changed",
+                                     "report.dispositioned", "response.created")))
         .order_by(ReportEvent.report_id, ReportEvent.seq)).all()
-    out, status, current, open_response = {}, "received", None, None
+    out, status, current = {}, "received", None
     for ev in events:
         if ev.report_id != current:
-            if open_response:
-                out[open_response[0]] = status
-            current, status, open_response = ev.report_id, "received", None
+            current, status = ev.report_id, "received"
         data = ev.data or {}
-        together = (open_response is not None and ev.type == "report.status_changed"
-                    and ev.actor == open_response[1]
-                    and ev.occurred_at - open_response[2] <= timedelta(seconds=60))
-        if open_response and not together:
-            out[open_response[0]] = status
-            open_response = None
         if ev.type == "report.created":
             status = data.get("status") or "received"
-        elif ev.type == "report.status_changed":
-            status = data.get("to") or status
         elif ev.type == "report.dispositioned":
             status = "dispositioned"
+        elif ev.type == "report.status_changed":
+            status = data.get("to") or status
+            note = data.get("note") or ""
+            if note.startswith(UPDATE_NOTE) and note[len(UPDATE_NOTE):] in out:
+                out[note[len(UPDATE_NOTE):]] = status
         elif ev.type == "response.created" and data.get("response_id"):
-            open_response = (data["response_id"], ev.actor, ev.occurred_at)
-    if open_response:
-        out[open_response[0]] = status
+            out[data["response_id"]] = status
     return out
 
 
-def _apply_update_status(report, wanted: str, actor: Actor) -> None:
+def _apply_update_status(report, wanted: str, actor: Actor, response_id) -> None:
     """An update's status moves the report only along legal steps of the life-cycle."""
+    note = f"{UPDATE_NOTE}{response_id}"
     if wanted in OPEN_UPDATE_STATUSES:
         if report.status == "resolved":
-            report_service.change_status(db.session, report, "in_progress", actor,
-                                         note="reopened through Open311")
+            report_service.change_status(db.session, report, "in_progress", actor, note=note)
         elif report.status in ("closed", "rejected"):
             raise Open311Error(400, f"report {report.tracking_id} is {report.status} "
                                     "(final) and cannot be reopened")
@@ -433,8 +430,7 @@ def _apply_update_status(report, wanted: str, actor: Actor) -> None:
         raise Open311Error(400, f"report {report.tracking_id} is {report.status}: it "
                                 "must be dispositioned and followed up before it can be "
                                 "closed")
-    report_service.change_status(db.session, report, "resolved", actor,
-                                 note="closed through Open311")
+    report_service.change_status(db.session, report, "resolved", actor, note=note)
 
 
 @bp.post(f"/servicerequestupdates.{FMT}")
@@ -463,7 +459,7 @@ def create_update(fmt):
         "external_ref": {"system": SYSTEM, "external_id": f"{principal.client_id}:{update_id}"},
     }, actor)
     if created:
-        _apply_update_status(report, status, actor)
+        _apply_update_status(report, status, actor, response.id)
     db.session.commit()
     return render([{"update_id": str(response.id)}], fmt, "service_request_updates",
                   201 if created else 200)
