@@ -33,3 +33,5 @@ def register(api):
     api.register_blueprint(sla.blp, url_prefix="/api/v1")
     from hub.api import stats  # the indicators (issue #4)
     api.register_blueprint(stats.blp, url_prefix="/api/v1")
+    from hub.api import webhooks  # subscriptions and the delivery log (issue #5)
+    api.register_blueprint(webhooks.blp, url_prefix="/api/v1")

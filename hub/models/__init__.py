@@ -16,3 +16,7 @@ from hub.models.open311 import Open311Key, Open311Token, hash_open311_key  # noq
 from hub.models.sla import (  # noqa
     CLOCKS, SLA_FIELDS, TIERS, AgencySlaSettings, SlaBreach,
 )
+from hub.models.webhooks import (  # noqa
+    EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookOutboxEvent, WebhookRelayCursor,
+    WebhookSubscription,
+)

@@ -1,0 +1,223 @@
+"""Claim due deliveries and send them: only 2xx succeeds, redirects are not followed.
+
+A claim pushes the delivery's next_attempt_at past the send timeout and commits before
+any request goes out, so a worker killed mid-send leaves it pending: another worker
+retries it when the claim runs out (at-least-once; webhook-id lets receivers dedupe).
+Claims use FOR UPDATE SKIP LOCKED, so several workers share the work without waiting.
+
+Per-report order: a delivery is claimable only while no earlier delivery of the same
+subscription and report is still pending, so a subscriber never sees an older version
+of a report after a newer one.
+"""
+import email.utils
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import requests
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from hub.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, utcnow
+from hub.webhooks import settings, signing, ssrf
+
+log = logging.getLogger(__name__)
+
+_local = threading.local()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+@dataclass
+class Outcome:
+    started_at: datetime
+    headers: dict
+    url: str
+    status_code: int | None = None
+    response_headers: dict = field(default_factory=dict)
+    response_body: str | None = None
+    latency_ms: int | None = None
+    error: str | None = None
+
+
+def _http() -> requests.Session:
+    # One keep-alive session per sending thread (requests.Session is not thread-safe).
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+        _local.session.trust_env = False  # no proxies from the environment
+    return _local.session
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, settings.get("HUB_WEBHOOK_CONCURRENCY")),
+                                       thread_name_prefix="webhook-send")
+        return _pool
+
+
+def claim(session, limit: int = 50) -> list[int]:
+    now = utcnow()
+    earlier = aliased(WebhookDelivery)
+    stmt = (sa.select(WebhookDelivery)
+            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+            .where(WebhookDelivery.status == "pending",
+                   WebhookDelivery.next_attempt_at <= now,
+                   WebhookSubscription.active.is_(True),
+                   ~sa.exists().where(earlier.subscription_id == WebhookDelivery.subscription_id,
+                                      earlier.report_id == WebhookDelivery.report_id,
+                                      earlier.status == "pending",
+                                      earlier.event_seq < WebhookDelivery.event_seq))
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
+    rows = session.execute(stmt).scalars().all()
+    lease = timedelta(seconds=settings.get("HUB_WEBHOOK_CLAIM_SECONDS"))
+    for row in rows:
+        row.next_attempt_at = now + lease
+        row.attempts += 1
+    ids = [r.id for r in rows]
+    session.commit()
+    return ids
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Settings read in the app context, for the sending threads that have none."""
+    timeout: float
+    allow: list
+
+    @classmethod
+    def current(cls) -> "Limits":
+        return cls(settings.get("HUB_WEBHOOK_TIMEOUT_SECONDS"), ssrf.allowed_networks())
+
+
+def send(url: str, message_id: str, body: str, secrets_: list[str], limits: Limits) -> Outcome:
+    """One HTTP attempt; never raises."""
+    started = utcnow()
+    headers = signing.headers(message_id, body, secrets_, started)
+    outcome = Outcome(started_at=started, headers=headers, url=url)
+    clock = time.perf_counter()
+    try:
+        # Again now: DNS may have changed since subscribing.
+        ssrf.check_url(url, allow=limits.allow)
+        timeout = limits.timeout
+        with _http().post(url, data=body.encode(), headers=headers, allow_redirects=False,
+                          timeout=(min(5.0, timeout), timeout), stream=True) as resp:
+            outcome.status_code = resp.status_code
+            outcome.response_headers = {k: v for k, v in list(resp.headers.items())[:30]}
+            raw = resp.raw.read(1024, decode_content=True) or b""
+            outcome.response_body = raw.decode("utf-8", "replace")
+    except ssrf.UnsafeDestination as exc:
+        outcome.error = f"refused: {exc}"
+    except requests.RequestException as exc:
+        outcome.error = f"{exc.__class__.__name__}: {exc}"[:1000]
+    except Exception as exc:  # a bug in a library must not kill the batch
+        log.exception("webhook send to %s failed", url)
+        outcome.error = f"{exc.__class__.__name__}: {exc}"[:1000]
+    outcome.latency_ms = int((time.perf_counter() - clock) * 1000)
+    return outcome
+
+
+def retry_after(outcome: Outcome) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if outcome.status_code not in (429, 503):
+        return None
+    value = next((v for k, v in outcome.response_headers.items()
+                  if k.lower() == "retry-after"), None)
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def backoff(attempts: int) -> float:
+    base = settings.get("HUB_WEBHOOK_RETRY_BASE_SECONDS")
+    cap = settings.get("HUB_WEBHOOK_RETRY_MAX_SECONDS")
+    delay = min(cap, base * 2 ** max(0, min(attempts - 1, 30)))
+    return delay * random.uniform(0.75, 1.25)  # jitter: receivers coming back see no herd
+
+
+def record(session, delivery, sub, outcome: Outcome) -> None:
+    """Log the attempt and decide what happens next."""
+    now = utcnow()
+    session.add(WebhookAttempt(
+        delivery_id=delivery.id, attempt=delivery.attempts, started_at=outcome.started_at,
+        url=outcome.url, request_headers=outcome.headers, status_code=outcome.status_code,
+        response_headers=outcome.response_headers or None,
+        response_body=outcome.response_body, latency_ms=outcome.latency_ms,
+        error=outcome.error))
+    delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+    code = outcome.status_code
+    if code is not None and 200 <= code < 300:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = \
+            "succeeded", now, None
+        return
+    if code is not None and 300 <= code < 400:
+        delivery.last_error = (f"redirect ({code}) to {outcome.response_headers.get('Location')}"
+                               " not followed; subscribe the final URL")
+    if code == 410:
+        delivery.status, delivery.next_attempt_at = "dead", None
+        delivery.last_error = "the endpoint answered 410 Gone"
+        if sub.active:
+            sub.active, sub.disabled_at = False, now
+            sub.disabled_reason = (f"disabled at {now.isoformat()}: {outcome.url} answered "
+                                   f"410 Gone to delivery {delivery.id}")
+        return
+    if now >= delivery.retry_until:
+        delivery.status, delivery.next_attempt_at = "dead", None
+        return
+    wait = retry_after(outcome)
+    delay = wait if wait is not None else backoff(delivery.attempts)
+    delivery.next_attempt_at = min(now + timedelta(seconds=delay), delivery.retry_until)
+
+
+def deliver_due(session, limit: int = 50) -> int:
+    """Claim up to `limit` due deliveries, send them in parallel, record the outcomes.
+    Returns how many were attempted."""
+    ids = claim(session, limit)
+    if not ids:
+        return 0
+    deliveries = session.execute(sa.select(WebhookDelivery).where(
+        WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)).scalars().all()
+    subs = {s.id: s for s in session.execute(sa.select(WebhookSubscription).where(
+        WebhookSubscription.id.in_({d.subscription_id for d in deliveries}))).scalars()}
+    secrets_ = {sid: signing.signing_secrets(s) for sid, s in subs.items()}
+    limits = Limits.current()
+    jobs = [(d, _executor().submit(send, subs[d.subscription_id].url, d.message_id, d.body,
+                                   secrets_[d.subscription_id], limits)) for d in deliveries]
+    session.commit()  # no transaction held open while the requests run
+    for delivery, future in jobs:
+        outcome = future.result()
+        # Each outcome in its own short transaction: the faster ones are not held back.
+        delivery = session.get(WebhookDelivery, delivery.id)
+        sub = session.get(WebhookSubscription, delivery.subscription_id) if delivery else None
+        if delivery is None or sub is None:
+            session.rollback()
+            continue  # the subscription was deleted meanwhile
+        record(session, delivery, sub, outcome)
+        session.commit()
+    return len(jobs)
+
+
+def attempt_now(session, delivery) -> Outcome:
+    """Send one delivery immediately (the test ping), recording it like any attempt."""
+    sub = session.get(WebhookSubscription, delivery.subscription_id)
+    delivery.attempts += 1
+    outcome = send(sub.url, delivery.message_id, delivery.body, signing.signing_secrets(sub),
+                   Limits.current())
+    record(session, delivery, sub, outcome)
+    return outcome

@@ -1,0 +1,195 @@
+"""Fan events out to subscriptions as delivery rows.
+
+Report events come from `report_events` behind one global cursor: their seq is assigned
+in commit order, so a cursor never skips an event that was still committing. Outbox
+events (sync.failed) are taken while unrelayed. Delivery rows are inserted with ON
+CONFLICT DO NOTHING on (subscription, event), so a relay that dies after inserting but
+before moving the cursor repeats harmlessly.
+"""
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hub.models import (EVENT_TYPES, ApiClient, Report, ReportAgency, ReportEvent, Response,
+                        WebhookDelivery, WebhookOutboxEvent, WebhookRelayCursor,
+                        WebhookSubscription, utcnow)
+from hub.webhooks import payloads, settings
+
+CURSOR = "report_events"
+REPORT_TYPES = tuple(t for t in EVENT_TYPES if t != "sync.failed")
+
+
+def _insert(session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _is_pg(session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def active_subscriptions(session) -> list:
+    """(subscription, owner principal) for every active subscription of an active client."""
+    rows = session.execute(
+        sa.select(WebhookSubscription, ApiClient)
+        .join(ApiClient, ApiClient.id == WebhookSubscription.client_id)
+        .where(WebhookSubscription.active.is_(True), ApiClient.active.is_(True))
+        .order_by(WebhookSubscription.created_at)).all()
+    return [(sub, payloads.principal_of(client)) for sub, client in rows]
+
+
+def new_delivery(sub, type_, body, event_at, now, *, event_seq=None, outbox_id=None,
+                 report_id=None) -> dict:
+    return {"subscription_id": sub.id, "message_id": f"msg_{uuid.uuid4().hex}",
+            "type": type_, "event_seq": event_seq, "outbox_id": outbox_id,
+            "report_id": report_id, "body": body, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "event_at": event_at, "created_at": now,
+            "retry_until": now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))}
+
+
+def _lock_cursor(session):
+    stmt = sa.select(WebhookRelayCursor).where(WebhookRelayCursor.name == CURSOR)
+    if _is_pg(session):
+        # One fan-out at a time; another relay skips it and goes on delivering.
+        stmt = stmt.with_for_update(skip_locked=True)
+    cursor = session.execute(stmt).scalar_one_or_none()
+    if cursor is not None:
+        return cursor
+    # The first relay starts where the oldest subscription started, not at seq 0.
+    start = session.execute(sa.select(sa.func.min(WebhookSubscription.start_seq))).scalar()
+    if start is None:
+        start = current_seq(session)
+    session.execute(_insert(session)(WebhookRelayCursor)
+                    .values(name=CURSOR, last_seq=start, updated_at=utcnow())
+                    .on_conflict_do_nothing())
+    session.commit()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def current_seq(session) -> int:
+    return session.execute(sa.select(sa.func.coalesce(sa.func.max(ReportEvent.seq), 0))
+                           ).scalar_one()
+
+
+def _report_deliveries(session, events, subs, now, from_start=True) -> list[dict]:
+    """Delivery rows for report events, each built with its owner's rights."""
+    wanted = [e for e in events if e.type in REPORT_TYPES]
+    if not wanted or not subs:
+        return []
+    report_ids = {e.report_id for e in wanted}
+    reports = {r.id: r for r in session.execute(
+        sa.select(Report).where(Report.id.in_(report_ids))).scalars()}
+    agencies: dict = {}
+    for rid, code in session.execute(sa.select(ReportAgency.report_id, ReportAgency.agency_code)
+                                     .where(ReportAgency.report_id.in_(report_ids))):
+        agencies.setdefault(rid, set()).add(code)
+    response_ids = [e.data["response_id"] for e in wanted
+                    if e.type == "response.created" and e.data and e.data.get("response_id")]
+    responses = {str(r.id): r for r in session.execute(
+        sa.select(Response).where(Response.id.in_(response_ids))).scalars()} \
+        if response_ids else {}
+    rows = []
+    for event in wanted:
+        report = reports.get(event.report_id)
+        if report is None:
+            continue
+        response = responses.get((event.data or {}).get("response_id")) \
+            if event.type == "response.created" else None
+        for sub, principal in subs:
+            if (from_start and event.seq <= sub.start_seq) or \
+                    not payloads.matches(sub, event.type, report.agency_code) or \
+                    not payloads.may_read(principal, agencies.get(report.id, set())):
+                continue
+            body = payloads.report_event_body(event, report, response, principal)
+            rows.append(new_delivery(sub, event.type, body, event.occurred_at, now,
+                                     event_seq=event.seq, report_id=report.id))
+    return rows
+
+
+def _outbox_deliveries(events, subs, now, from_start=True) -> list[dict]:
+    from hub.services.access import in_scope
+    rows = []
+    for event in events:
+        for sub, principal in subs:
+            if (from_start and sub.created_at > event.occurred_at) or \
+                    not payloads.matches(sub, event.type, event.agency_code) or \
+                    not in_scope(principal, event.agency_code):
+                continue
+            rows.append(new_delivery(sub, event.type, payloads.outbox_body(event),
+                                     event.occurred_at, now, outbox_id=event.id))
+    return rows
+
+
+def _save(session, rows) -> int:
+    if not rows:
+        return 0
+    insert, saved = _insert(session), 0
+    for start in range(0, len(rows), 1000):  # well under PostgreSQL's 65535 parameters
+        result = session.execute(insert(WebhookDelivery).values(rows[start:start + 1000])
+                                 .on_conflict_do_nothing())
+        saved += result.rowcount or 0
+    return saved
+
+
+def fan_out(session, limit: int = 500) -> int:
+    """Turn the next events into delivery rows and commit; returns events consumed."""
+    consumed = 0
+    cursor = _lock_cursor(session)
+    subs = None
+    if cursor is not None:
+        events = session.execute(sa.select(ReportEvent).where(ReportEvent.seq > cursor.last_seq)
+                                 .order_by(ReportEvent.seq).limit(limit)).scalars().all()
+        if events:
+            subs = active_subscriptions(session)
+            _save(session, _report_deliveries(session, events, subs, utcnow()))
+            cursor.last_seq, cursor.updated_at = events[-1].seq, utcnow()
+            consumed += len(events)
+    session.commit()
+    stmt = (sa.select(WebhookOutboxEvent).where(WebhookOutboxEvent.relayed_at.is_(None))
+            .order_by(WebhookOutboxEvent.id).limit(limit))
+    if _is_pg(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    outbox = session.execute(stmt).scalars().all()
+    if outbox:
+        subs = subs if subs is not None else active_subscriptions(session)
+        _save(session, _outbox_deliveries(outbox, subs, utcnow()))
+        now = utcnow()
+        for event in outbox:
+            event.relayed_at = now
+        consumed += len(outbox)
+    session.commit()
+    return consumed
+
+
+def replay(session, sub, principal, since, until, limit: int = 10_000) -> int:
+    """Deliver again every event of [since, until) this subscription may receive: events
+    already delivered go out again under their old webhook-id (receivers dedupe), the
+    others get new deliveries. Returns how many were queued."""
+    now = utcnow()
+    events = session.execute(
+        sa.select(ReportEvent).where(ReportEvent.occurred_at >= since,
+                                     ReportEvent.occurred_at < until)
+        .order_by(ReportEvent.seq).limit(limit)).scalars().all()
+    # The range may reach back before the subscription existed.
+    rows = _report_deliveries(session, events, [(sub, principal)], now, from_start=False)
+    outbox = session.execute(
+        sa.select(WebhookOutboxEvent).where(WebhookOutboxEvent.occurred_at >= since,
+                                            WebhookOutboxEvent.occurred_at < until)
+        .order_by(WebhookOutboxEvent.id).limit(limit)).scalars().all()
+    rows += _outbox_deliveries(outbox, [(sub, principal)], now, from_start=False)
+    if not rows:
+        return 0
+    seqs = [r["event_seq"] for r in rows if r["event_seq"] is not None]
+    outbox_ids = [r["outbox_id"] for r in rows if r["outbox_id"] is not None]
+    again = {"status": "pending", "next_attempt_at": now, "retry_until": rows[0]["retry_until"]}
+    session.execute(sa.update(WebhookDelivery).where(
+        WebhookDelivery.subscription_id == sub.id,
+        sa.or_(WebhookDelivery.event_seq.in_(seqs), WebhookDelivery.outbox_id.in_(outbox_ids)))
+        .values(**again))
+    _save(session, rows)
+    return len(rows)
