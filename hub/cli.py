@@ -98,7 +98,7 @@ def create_user(email, name, agency, role, password):
 
 
 @hub_cli.command("worker")
-@click.option("--queues", default="sync,default", show_default=True)
+@click.option("--queues", default="sync,webhooks,default", show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 def worker(queues, burst):
     """Run an RQ worker (needs HUB_REDIS_URL)."""
