@@ -5,7 +5,13 @@ import hmac
 import sqlalchemy as sa
 
 from hub.extensions import db
+from hub.models.reports import Report, Response
 from hub.models.types import UTCDateTime, utcnow
+
+# The public listings' orders: requests newest first by requested (submitted) time,
+# updates oldest first by their time. Declared here, beside the facade that needs them.
+sa.Index("ix_reports_submitted_at", Report.submitted_at)
+sa.Index("ix_responses_created_at", Response.created_at)
 
 
 def hash_open311_key(key: str) -> str:

@@ -94,6 +94,7 @@ def _unexpected(error):
                         _fmt())
 
 
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def _unknown(rest):
     """Anything else under /open311/v2 answers in Open311's error shape too."""

@@ -33,9 +33,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('token', name=op.f('pk_open311_tokens'))
     )
     op.create_index(op.f('ix_open311_tokens_report_id'), 'open311_tokens', ['report_id'], unique=False)
+    op.create_index('ix_reports_submitted_at', 'reports', ['submitted_at'], unique=False)
+    op.create_index('ix_responses_created_at', 'responses', ['created_at'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_responses_created_at', table_name='responses')
+    op.drop_index('ix_reports_submitted_at', table_name='reports')
     op.drop_index(op.f('ix_open311_tokens_report_id'), table_name='open311_tokens')
     op.drop_table('open311_tokens')
     op.drop_table('open311_keys')
