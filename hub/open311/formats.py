@@ -46,7 +46,7 @@ def parse_w3c(text: str, name: str) -> datetime:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise Open311Error(400, f"{name} must be a W3C datetime with an offset, "
-                                "e.g. 2026-11-23T09:30:00+07:00")
+                                "e.g. 2026-11-23T09:30:00+07:00") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise Open311Error(400, f"{name} has no UTC offset; send e.g. "
                                 "2026-11-23T09:30:00+07:00 or 2026-11-23T02:30:00Z")

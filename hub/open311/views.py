@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from hub.auth import Principal
 from hub.errors import Problem, flatten_errors
 from hub.extensions import db
-from hub.models import (Agency, ApiClient, Category, Report, ReportEvent, Response, utcnow)
+from hub.models import Agency, ApiClient, Category, Report, ReportEvent, Response, utcnow
 from hub.models.open311 import Open311Key, Open311Token, hash_open311_key
 from hub.open311 import representation as rep
 from hub.open311.formats import FORMATS, Open311Error, parse_w3c, render, render_error
@@ -128,7 +128,7 @@ def _paging() -> tuple[int, int]:
         page = int(_arg("page") or 1)
         size = int(_arg("page_size") or MAX_PAGE_SIZE)
     except ValueError:
-        raise Open311Error(400, "page and page_size must be whole numbers")
+        raise Open311Error(400, "page and page_size must be whole numbers") from None
     if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
         raise Open311Error(400, f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}")
     return page, size
@@ -289,7 +289,7 @@ def _coordinate(form, name: str, limit: float) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise Open311Error(400, f"{name} '{value}' is not a number")
+        raise Open311Error(400, f"{name} '{value}' is not a number") from None
     if not -limit <= number <= limit:  # also refuses nan and inf
         raise Open311Error(400, f"{name} must be between -{limit:g} and {limit:g}")
     return number
@@ -452,7 +452,7 @@ def create_update(fmt):
     try:
         report = get_report(db.session, sid, principal, for_update=True)
     except Problem:
-        raise Open311Error(404, f"service_request_id '{sid}' not found")
+        raise Open311Error(404, f"service_request_id '{sid}' not found") from None
     actor = Actor(principal, SYSTEM)
     response, created = response_service.add_response(db.session, report, {
         "body": description, "visibility": "public", "author_name": author,

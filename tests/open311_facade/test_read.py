@@ -72,7 +72,8 @@ def test_requests_show_reports_without_personal_data(open311, sleman):
     one = by_id[named["tracking_id"]]
     assert one["status"] == "open"
     assert one["service_code"] == "infrastruktur.jalan"
-    assert one["description"] == "Jalan rusak di Jl. Magelang\n\nAspal mengelupas sepanjang 50 meter."
+    assert one["description"] == ("Jalan rusak di Jl. Magelang\n\n"
+                                  "Aspal mengelupas sepanjang 50 meter.")
     assert one["lat"] == -7.72 and one["long"] == 110.41
     assert one["address"] == "Jl. Kaliurang km 7, Ngaglik"
     assert one["agency_responsible"] == "Pemerintah Kabupaten Sleman"
