@@ -69,12 +69,15 @@ class Receiver:
                     with receiver.lock:
                         receiver.accepted.append({"id": headers.get("webhook-id"),
                                                   "payload": payload, "at": time.time()})
-                self.send_response(status)
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.send_response(status)
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender died mid-request (the SIGKILL test)
 
             def log_message(self, *args):
                 pass

@@ -1,0 +1,109 @@
+"""Real RQ workers on real Redis: a commit nudges the relay, and a worker killed with
+SIGKILL mid-delivery loses nothing."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
+
+from hub.extensions import db
+from hub.models import WebhookDelivery
+from tests.conftest import REDIS_URL
+from tests.webhooks.conftest import FAST, subscribe
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WH = "reports:read webhooks:manage"
+
+
+@pytest.fixture
+def queue_name():
+    return f"webhooks-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def via_redis(app, queue_name):
+    """This process enqueues on Redis (the nudge after commit) to a queue of its own."""
+    saved = {k: app.config.get(k) for k in ("HUB_REDIS_URL", "HUB_WEBHOOK_QUEUE")}
+    app.config.update(HUB_REDIS_URL=REDIS_URL, HUB_WEBHOOK_QUEUE=queue_name)
+    yield Queue(queue_name, connection=Redis.from_url(REDIS_URL))
+    app.config.update(saved)
+    Redis.from_url(REDIS_URL).delete(f"hub:webhooks:nudge:{queue_name}")
+
+
+def _worker(app, queue_name, *, burst=True, extra_env=None):
+    env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"],
+               HUB_WEBHOOK_QUEUE=queue_name, **{k: str(v) for k, v in FAST.items()},
+               **(extra_env or {}))
+    args = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues",
+            queue_name] + (["--burst"] if burst else [])
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _deliveries(app):
+    with app.app_context():
+        return db.session.execute(sa.select(WebhookDelivery).order_by(WebhookDelivery.id)
+                                  ).scalars().all()
+
+
+def test_a_commit_nudges_the_relay_through_redis(app, make_caller, fast, receiver, sleman,
+                                                 via_redis):
+    caller = make_caller("kab-sleman", WH)
+    subscribe(caller, receiver)
+    for _ in range(3):
+        sleman.create_report()
+    assert via_redis.count >= 1, "no relay job was enqueued after the commits"
+    assert via_redis.count <= 3
+    worker = _worker(app, via_redis.name)
+    assert worker.wait(timeout=120) == 0, worker.stdout.read().decode()[-2000:]
+    assert len(set(receiver.ids())) == 3
+    assert {d.status for d in _deliveries(app)} == {"succeeded"}
+
+
+def test_worker_killed_mid_delivery_loses_nothing(app, make_caller, fast, receiver, sleman,
+                                                  queue_name):
+    caller = make_caller("kab-sleman", WH)
+    subscribe(caller, receiver)
+    expected = 6
+    for _ in range(expected):
+        sleman.create_report()
+    receiver.delay = 0.7  # slow receiver: the kill lands while requests are in flight
+    queue = Queue(queue_name, connection=Redis.from_url(REDIS_URL))
+    queue.enqueue("hub.tasks.webhooks.relay_webhooks")
+    worker = _worker(app, queue_name, burst=False,
+                     extra_env={"HUB_WEBHOOK_CONCURRENCY": "1"})
+    deadline = time.time() + 60
+    while time.time() < deadline and len(receiver.requests) < 2:
+        time.sleep(0.05)
+    # RQ runs the job in a forked work horse in a session of its own: kill it and the
+    # worker, by pid.
+    horses = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True,
+                            text=True).stdout.split()
+    for pid in [worker.pid, *map(int, horses)]:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    worker.wait(timeout=30)
+    killed_at = len(set(receiver.ids()))
+    assert 0 < len(receiver.requests) and killed_at < expected, "the kill must land mid-run"
+    assert any(d.status == "pending" for d in _deliveries(app))
+    time.sleep(FAST["HUB_WEBHOOK_CLAIM_SECONDS"] + 0.5)  # the dead worker's claims run out
+    receiver.delay = 0
+    queue.enqueue("hub.tasks.webhooks.relay_webhooks")
+    rerun = _worker(app, queue_name)
+    assert rerun.wait(timeout=120) == 0, rerun.stdout.read().decode()[-2000:]
+    deliveries = _deliveries(app)
+    assert len(deliveries) == expected
+    assert {d.status for d in deliveries} == {"succeeded"}, \
+        [(d.status, d.attempts, d.last_error) for d in deliveries]
+    # every event arrived, under one webhook-id each (a request cut off by the kill may
+    # arrive twice with the same id: receivers dedupe on it)
+    assert set(receiver.ids()) == {d.message_id for d in deliveries}
