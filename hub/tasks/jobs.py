@@ -67,9 +67,18 @@ def enqueue_due() -> list[str]:
     from hub.extensions import db
     from hub.models import utcnow
     from hub.tasks.queue import enqueue
+    from flask import current_app
+
+    from hub.models import Connector
     ids = claim_due_connectors(db.session, utcnow())
     for cid in ids:
-        enqueue(sync_connector, cid, "schedule", queue="sync")
+        job = enqueue(sync_connector, cid, "schedule", queue="sync")
+        if job is None and current_app.config.get("HUB_REDIS_URL"):
+            # Redis is away: give the claim back so the next tick enqueues it again,
+            # instead of the connector waiting out its generous claim.
+            db.session.execute(sa.update(Connector).where(Connector.id == cid)
+                               .values(next_run_at=utcnow()))
+            db.session.commit()
     enqueue_sla_scan()
     _schedule_webhook_relay()
     return ids
