@@ -226,10 +226,10 @@ def add_holiday(data, code):
     _may_manage(code)
     holiday = calendar.add_agency_holiday(db.session, code, data["date"],
                                           data["name"].strip(), data["kind"])
-    body = HolidayOutSchema().dump(holiday)
+    day = holiday.date
     db.session.commit()
     _recompute_after_commit(code)
-    return body, 201, {"Location": f"/api/v1/agencies/{code}/holidays/{body['date']}"}
+    return holiday, 201, {"Location": f"/api/v1/agencies/{code}/holidays/{day}"}
 
 
 @blp.route("/agencies/<string:code>/holidays/<string:day>", methods=["DELETE"])

@@ -30,7 +30,7 @@ def read_file(path=None) -> list[dict]:
     path = Path(path or SEED_FILE)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 02-30
         raise CalendarFileError(f"{path}: {exc}")
     items = doc.get("holidays") if isinstance(doc, dict) else None
     if not isinstance(items, list):

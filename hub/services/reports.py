@@ -332,6 +332,8 @@ def update_fields(session, report, data: dict, actor: Actor) -> bool:
     _bump(report)
     events.record(session, report, "report.updated", **actor.event_kwargs(),
                   data={"changes": changes})
+    # submitted_at, classification and category move the deadline of the running clock.
+    report.due_at = sla.due_at(session, report)
     return True
 
 
