@@ -6,6 +6,7 @@ and the units below it. A change recomputes the deadlines of the open reports it
 (a job: RQ with Redis, in-process without). National holidays come from the CLI
 (`hub holidays load`), not from here.
 """
+import logging
 from datetime import date
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from hub.schemas.fields import Choice, Text, Timestamp
 from hub.services import access, calendar, sla
 from hub.services.sla import DEFAULT_DAYS
 
+log = logging.getLogger(__name__)
 blp = Blueprint("sla", __name__, description="SLA clocks: per-agency limits and holidays")
 
 _LIMITS_DOC = {
@@ -138,9 +140,17 @@ def _settings_body(code: str) -> dict:
 
 
 def _recompute_after_commit(code: str | None) -> None:
+    """The change is committed; recomputing deadlines is a job. Run in-process (no
+    Redis) and failing, it must not turn the committed change into a 500: it is logged,
+    and `hub sla recompute --agency CODE` repairs it."""
     from hub.tasks.queue import enqueue
     from hub.tasks.sla import recompute_job
-    enqueue(recompute_job, code)
+    try:
+        enqueue(recompute_job, code)
+    except Exception:
+        db.session.rollback()
+        log.exception("recomputing deadlines for %s failed; run `hub sla recompute "
+                      "--agency %s`", code, code)
 
 
 def _day(value: str) -> date:
