@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models import Connector, Report
+from hub.models import Connector, Report, User
 from hub.sync.secrets import unseal
 from hub.ui import i18n
 from simulators.sleman.testing import run_simulator
@@ -263,7 +263,7 @@ def test_every_main_page_in_both_languages(app, make_user, sleman, lang):
                 f"/ui/connectors/{cid}", f"/ui/connectors/{cid}/mappings",
                 f"/ui/connectors/{cid}/edit", "/ui/connectors/new",
                 "/ui/connectors/new?kind=rest", "/ui/connectors/new?kind=lapor",
-                "/ui/reports", f"/ui/reports/{report['tracking_id']}"):
+                "/ui/reports", f"/ui/reports/{report['tracking_id']}", "/ui/users"):
         resp = client.get(url)  # a missing key raises under TESTING
         assert resp.status_code == 200, url
         html = resp.get_data(as_text=True)
@@ -277,3 +277,41 @@ def test_every_main_page_in_both_languages(app, make_user, sleman, lang):
         client.get(f"/ui/connectors/{cid}").get_data(as_text=True)
     for word in words:
         assert word in seen, word
+
+
+# -- agency admins manage their officers ----------------------------------------------------
+
+def test_agency_admin_manages_its_officers_only(app, agency_admin, officer, make_user):
+    assert officer.get("/ui/users").status_code == 403
+    token = page_csrf(agency_admin, "/ui/users")
+    new = {"csrf_token": token, "email": "Baru@SlemanKab.go.id", "name": "Petugas <i>Baru</i>",
+           "agency": "kab-sleman.dpupkp", "role": "officer", "password": "cukup-panjang-sekali"}
+    # Another agency, a role above its own, a short password: per-field errors.
+    bad = {**new, "agency": "kab-bantul", "role": "national_admin", "password": "pendek"}
+    html = agency_admin.post("/ui/users", data=bad).get_data(as_text=True)
+    assert 'id="err-agency"' in html and 'id="err-role"' in html and 'id="err-password"' in html
+    assert agency_admin.post("/ui/users", data=new).status_code == 302
+    page = agency_admin.get("/ui/users").get_data(as_text=True)
+    assert "baru@slemankab.go.id" in page and "Petugas &lt;i&gt;Baru&lt;/i&gt;" in page
+    client = app.test_client()
+    assert login(client, "baru@slemankab.go.id", "cukup-panjang-sekali").status_code == 302
+    assert client.get("/ui/users").status_code == 403  # an officer, not an admin
+    with app.app_context():
+        uid = db.session.execute(sa.select(User.id).where(
+            User.email == "baru@slemankab.go.id")).scalar_one()
+        me = db.session.execute(sa.select(User.id).where(
+            User.email == "admin@slemankab.go.id")).scalar_one()
+    assert agency_admin.post(f"/ui/users/{uid}/deactivate",
+                             data={"csrf_token": token}).status_code == 302
+    assert client.get("/ui/dashboard").status_code == 302  # signed out: inactive
+    assert agency_admin.post(f"/ui/users/{me}/deactivate",
+                             data={"csrf_token": token}).status_code == 403
+    # Bantul's admin neither sees nor touches Sleman's accounts.
+    make_user("admin@bantulkab.go.id", "kab-bantul", role="agency_admin")
+    bantul = app.test_client()
+    login(bantul, "admin@bantulkab.go.id")
+    assert "slemankab" not in bantul.get("/ui/users").get_data(as_text=True)
+    assert bantul.post(f"/ui/users/{uid}/activate", data={
+        "csrf_token": page_csrf(bantul, "/ui/users")}).status_code == 404
+    with app.app_context():
+        assert db.session.get(User, uid).active is False
