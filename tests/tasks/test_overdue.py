@@ -217,3 +217,20 @@ def test_the_scheduler_runs_the_sla_scan(app, runner, monkeypatch):
     make_reports(app, 1)
     assert runner.invoke(args=["hub", "scheduler", "--once"]).exit_code == 0
     assert len(overdue_events(app)) == 2
+
+
+def test_an_rq_worker_runs_the_scan_job(app):
+    from redis import Redis
+    from rq import Queue
+
+    from tests.conftest import REDIS_URL
+    make_reports(app, 3)
+    queue_name = f"sla-test-{uuid.uuid4().hex[:8]}"  # unique: parallel runs share Redis
+    Queue(queue_name, connection=Redis.from_url(REDIS_URL)).enqueue("hub.tasks.sla.scan_job")
+    env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"])
+    worker = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker",
+                             "--queues", queue_name, "--burst"], cwd=ROOT, env=env,
+                            capture_output=True, timeout=120)
+    assert worker.returncode == 0, worker.stdout.decode()[-2000:]
+    assert len(overdue_events(app)) == 3
