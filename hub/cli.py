@@ -161,7 +161,7 @@ def connector_sync(connector_id):
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between checks.")
 @click.option("--once", is_flag=True, help="Check once and exit.")
 def scheduler(interval, once):
-    """Enqueue due connector syncs (runs them in-process without HUB_REDIS_URL)."""
+    """Enqueue due connector syncs and the SLA scan (in-process without HUB_REDIS_URL)."""
     import time
 
     from hub.tasks.jobs import enqueue_due
