@@ -11,7 +11,10 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000],
                         help="connector backfill sizes (default 20000 100000)")
-    parser.add_argument("--only", choices=["ingest", "connector", "reads"], default=None)
+    parser.add_argument("--only", choices=["ingest", "connector", "reads", "webhooks"],
+                        default=None)
+    parser.add_argument("--webhook-events", type=int, default=300,
+                        help="reports whose events are delivered (default 300)")
     parser.add_argument("--read-reports", type=int, default=20_000,
                         help="reports stored before the read load (default 20000)")
     args = parser.parse_args()
@@ -24,6 +27,10 @@ def main():
     if args.only in (None, "reads"):
         harness.print_table("Reads under concurrent load (wrk) vs bare Flask+SQLAlchemy",
                             reads.run(args.read_reports, workers=args.workers))
+    if args.only in (None, "webhooks"):
+        from bench import webhooks
+        harness.print_table("Webhooks: delivery to a local receiver (gunicorn + RQ workers)",
+                            webhooks.run(args.webhook_events, workers=args.workers))
 
 
 if __name__ == "__main__":

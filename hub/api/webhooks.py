@@ -144,8 +144,11 @@ def _subscription(sub_id, for_update=False) -> WebhookSubscription:
     return sub
 
 
-def _delivery(delivery_id, for_update=False):
-    d = db.session.get(WebhookDelivery, delivery_id, with_for_update=for_update)
+def _delivery(delivery_id: str, for_update=False):
+    # A string in the route, so a malformed id is a 404 after auth, not a routing 404.
+    if not delivery_id.isdigit() or len(delivery_id) > 18:
+        raise not_found("webhook delivery")
+    d = db.session.get(WebhookDelivery, int(delivery_id), with_for_update=for_update)
     if d is None:
         raise not_found("webhook delivery")
     _subscription(d.subscription_id)
@@ -348,7 +351,7 @@ def list_deliveries(args, sub_id):
     return {"items": rows, "next_cursor": paging.encode([rows[-1].id]) if more else None}
 
 
-@blp.route("/webhooks/deliveries/<int:delivery_id>", methods=["GET"])
+@blp.route("/webhooks/deliveries/<string:delivery_id>", methods=["GET"])
 @blp.doc(security=BEARER)
 @require("webhooks:manage")
 @blp.response(200, DeliveryOut)
@@ -357,7 +360,7 @@ def get_delivery(delivery_id):
     return _delivery(delivery_id)
 
 
-@blp.route("/webhooks/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@blp.route("/webhooks/deliveries/<string:delivery_id>/retry", methods=["POST"])
 @blp.doc(security=BEARER)
 @require("webhooks:manage")
 @transactional()

@@ -1,0 +1,199 @@
+"""Webhooks: events delivered per second to a local receiver, commit-to-delivery latency
+(p50/p95; target p95 < 2 s), and fan-out of one stream of changes to 50 subscribers.
+
+The hub runs under gunicorn with Redis and RQ workers (`hub worker`), as in production:
+a commit nudges the relay, workers fan out and deliver. The receiver is a threaded HTTP
+server in this process that verifies every signature; a report's latency runs from the
+moment its POST /reports answered (the commit) to the moment the receiver got its
+`report.created`. Every expected event must arrive (by webhook-id) before a figure is
+reported.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from standardwebhooks import Webhook
+
+from bench import harness
+
+REDIS_URL = os.environ.get("HUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+class Receiver:
+    def __init__(self):
+        self.secrets: dict = {}  # path -> secret
+        self.got: dict = {}  # (path, webhook-id) -> (time, payload)
+        self.bad = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    payload = Webhook(receiver.secrets[self.path]).verify(body, dict(self.headers))
+                except Exception:
+                    with receiver.lock:
+                        receiver.bad += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                key = (self.path, self.headers["webhook-id"])
+                with receiver.lock:
+                    receiver.got.setdefault(key, (time.monotonic(), payload))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.got)
+
+    def wait_for(self, n: int, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while self.count() < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {self.count()} of {n} deliveries arrived")
+            time.sleep(0.02)
+        with self.lock:
+            return max(t for t, _ in self.got.values())
+
+    def created_at(self, path: str) -> dict:
+        """report id -> receipt time of its report.created at this subscriber."""
+        with self.lock:
+            return {p["data"]["report_id"]: t for (pa, _), (t, p) in self.got.items()
+                    if pa == path and p["type"] == "report.created"}
+
+
+def _worker(env, queue):
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker",
+                             "--queues", queue], cwd=harness.ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _subscribe(url, tok, receiver, path):
+    resp = requests.post(url + "/api/v1/webhooks", json={
+        "url": receiver.url + path, "event_types": ["report.created"]},
+        headers={"Authorization": f"Bearer {tok}"}, timeout=30)
+    resp.raise_for_status()
+    receiver.secrets[path] = resp.json()["secret"]
+
+
+def _create(url, tok, i) -> tuple[str, float]:
+    resp = requests.post(url + "/api/v1/reports", json={
+        "title": f"Lampu jalan mati nomor {i}", "body": "Sudah seminggu gelap.",
+        "category": "infrastruktur.jalan", "channel": "web",
+        "reporter": {"name": f"Warga {i}"}}, headers={"Authorization": f"Bearer {tok}"},
+        timeout=30)
+    resp.raise_for_status()
+    return resp.json()["id"], time.monotonic()
+
+
+def _paced(url, tok, n, rate) -> tuple[dict, float]:
+    """n reports at `rate` per second from 4 threads; returns ({id: commit time}, start)."""
+    start = time.monotonic()
+
+    def one(i):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return _create(url, tok, i)
+
+    with ThreadPoolExecutor(4) as pool:
+        return dict(pool.map(one, range(n))), start
+
+
+def _pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _latencies(committed: dict, received: dict) -> list[float]:
+    return [received[rid] - t for rid, t in committed.items()]
+
+
+def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
+        fanout_reports: int = 40, workers: int = 2, rq_workers: int = 2) -> list:
+    db_url = harness.scratch_database("hub_bench_webhooks")
+    queue = f"bench-webhooks-{uuid.uuid4().hex[:8]}"
+    env = harness.prepare_hub_db(db_url)
+    env.update({"HUB_REDIS_URL": REDIS_URL, "HUB_WEBHOOK_QUEUE": queue,
+                "HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"})
+    writer = harness.create_client(env, "kab-sleman")
+    owner = harness.create_client(env, "kab-sleman", "reports:read webhooks:manage")
+    receiver = Receiver()
+    procs = [_worker(env, queue) for _ in range(rq_workers)]
+    rows = [("measure", "events", "seconds", "events/s", "latency p50", "latency p95")]
+    try:
+        with harness.gunicorn(env, workers=workers) as url:
+            wtok = harness.token(url, *writer)
+            otok = harness.token(url, *owner)
+            # 1. one subscriber, a steady stream of changes
+            _subscribe(url, otok, receiver, "/one")
+            committed, start = _paced(url, wtok, events, rate)
+            last = receiver.wait_for(events, timeout=120)
+            lat = _latencies(committed, receiver.created_at("/one"))
+            rows.append((f"1 subscriber, {rate:g} reports/s offered", events,
+                         f"{last - start:.2f}", f"{events / (last - start):,.0f}",
+                         f"{statistics.median(lat) * 1000:,.0f} ms",
+                         f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
+            # 2. as fast as the writers go: delivery throughput
+            base = receiver.count()
+            t0 = time.monotonic()
+            with ThreadPoolExecutor(4) as pool:
+                burst = dict(pool.map(lambda i: _create(url, wtok, 100_000 + i),
+                                      range(events)))
+            last = receiver.wait_for(base + events, timeout=180)
+            lat = _latencies(burst, receiver.created_at("/one"))
+            rows.append(("1 subscriber, burst (4 writers flat out)", events,
+                         f"{last - t0:.2f}", f"{events / (last - t0):,.0f}",
+                         f"{statistics.median(lat) * 1000:,.0f} ms",
+                         f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
+            # 3. fan-out: the same kind of stream to `subscribers` subscriptions
+            for k in range(1, subscribers):
+                _subscribe(url, otok, receiver, f"/s{k}")
+            base = receiver.count()
+            expected = fanout_reports * subscribers
+            t0 = time.monotonic()
+            committed, _ = _paced(url, wtok, fanout_reports, rate)
+            last = receiver.wait_for(base + expected, timeout=300)
+            lat = []
+            for path in ["/one"] + [f"/s{k}" for k in range(1, subscribers)]:
+                lat += _latencies(committed, receiver.created_at(path))
+            rows.append((f"fan-out to {subscribers} subscribers ({fanout_reports} reports)",
+                         expected, f"{last - t0:.2f}", f"{expected / (last - t0):,.0f}",
+                         f"{statistics.median(lat) * 1000:,.0f} ms",
+                         f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        receiver.server.shutdown()
+    assert receiver.bad == 0, f"{receiver.bad} deliveries failed signature verification"
+    return rows
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))
