@@ -1,7 +1,7 @@
 """`python -m bench [--reports N]`: run the benchmarks and print their tables."""
 import argparse
 
-from bench import connector, harness, ingest, reads
+from bench import connector, harness, ingest, reads, scaleout
 
 
 def main():
@@ -27,6 +27,9 @@ def main():
     if args.only in (None, "reads"):
         harness.print_table("Reads under concurrent load (wrk) vs bare Flask+SQLAlchemy",
                             reads.run(args.read_reports, workers=args.workers))
+    if args.only in (None, "scaleout"):
+        harness.print_table("Scale-out: one sync load on 1, 2 and 4 RQ workers",
+                            scaleout.run())
     if args.only in (None, "webhooks"):
         from bench import webhooks
         harness.print_table("Webhooks: delivery to a local receiver (gunicorn + RQ workers)",
