@@ -192,7 +192,7 @@ def holidays_load(path):
     try:
         rows = calendar.read_file(path)
     except calendar.CalendarFileError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     counts = calendar.load_national(db.session, rows)
     db.session.commit()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
@@ -219,7 +219,7 @@ def holidays_add(agency, day, name, kind):
     try:
         calendar.add_agency_holiday(db.session, agency, day.date(), name.strip(), kind)
     except Problem as exc:
-        raise click.ClickException(exc.detail)
+        raise click.ClickException(exc.detail) from exc
     db.session.commit()
     click.echo(f"holiday {day.date()} ({name.strip()}) added for {agency}")
     enqueue(recompute_job, agency)

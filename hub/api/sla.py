@@ -10,7 +10,6 @@ import logging
 from datetime import date
 
 import sqlalchemy as sa
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -158,7 +157,7 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise Problem(404, "Not found", f"'{value}' is not a date (YYYY-MM-DD).",
-                      slug="not-found")
+                      slug="not-found") from None
 
 
 # --- settings ---------------------------------------------------------------------------

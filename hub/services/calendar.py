@@ -31,7 +31,7 @@ def read_file(path=None) -> list[dict]:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 02-30
-        raise CalendarFileError(f"{path}: {exc}")
+        raise CalendarFileError(f"{path}: {exc}") from exc
     items = doc.get("holidays") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise CalendarFileError(f"{path}: expected a top-level 'holidays:' list")
@@ -43,7 +43,8 @@ def read_file(path=None) -> list[dict]:
         try:
             day = _day(item.get("date"))
         except ValueError:
-            raise CalendarFileError(f"{where}: date {item.get('date')!r} is not YYYY-MM-DD")
+            raise CalendarFileError(
+                f"{where}: date {item.get('date')!r} is not YYYY-MM-DD") from None
         name, kind = item.get("name"), item.get("kind", "national")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise CalendarFileError(f"{where} ({day}): name must be 1..200 characters")

@@ -105,7 +105,15 @@ def enqueue_sla_scan(force: bool = False) -> bool:
     if not force and _last_sla_scan is not None and now - _last_sla_scan < every:
         return False
     _last_sla_scan = now
-    enqueue(scan_job)
+    try:
+        enqueue(scan_job)
+    except Exception:  # in-process: a failed scan must not stop syncs and webhooks
+        import logging
+
+        from hub.extensions import db
+        db.session.rollback()
+        logging.getLogger(__name__).exception("SLA scan failed; the next tick retries")
+        _last_sla_scan = None
     return True
 
 

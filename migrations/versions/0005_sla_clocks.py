@@ -5,10 +5,11 @@ Revises: 0003
 Create Date: 2026-11-23 20:20:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-import hub.models.types
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import hub.models.types
 
 revision = '0005'
 down_revision = '0003'
