@@ -107,3 +107,23 @@ def test_worker_killed_mid_delivery_loses_nothing(app, make_caller, fast, receiv
     # every event arrived, under one webhook-id each (a request cut off by the kill may
     # arrive twice with the same id: receivers dedupe on it)
     assert set(receiver.ids()) == {d.message_id for d in deliveries}
+
+
+def test_redis_away_delays_but_never_drops(app, make_caller, fast, receiver, sleman):
+    """The nudge fails (nothing listens on the Redis port): the write still commits and
+    the scheduler's relay delivers the events later."""
+    caller = make_caller("kab-sleman", WH)
+    subscribe(caller, receiver)
+    saved = app.config.get("HUB_REDIS_URL")
+    app.config["HUB_REDIS_URL"] = "redis://127.0.0.1:1/0"
+    try:
+        report = sleman.create_report()  # asserts 201
+        assert sleman.status(report["id"], "verified").status_code == 200
+    finally:
+        app.config["HUB_REDIS_URL"] = saved
+    assert receiver.requests == []
+    with app.app_context():  # Redis back (or embedded): the scheduler's tick relays
+        from hub.tasks.jobs import enqueue_due
+        enqueue_due()
+    assert [p["type"] for p in receiver.payloads()] == ["report.created",
+                                                        "report.status_changed"]
