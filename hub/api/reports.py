@@ -3,7 +3,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import request, send_file
+from flask import jsonify, request, send_file
 from flask_smorest import Blueprint
 
 from hub.api import paging
@@ -18,7 +18,7 @@ from hub.schemas.reports import (AttachmentOutSchema, DispositionSchema, EventLi
 from hub.services import access, attachments
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
-from hub.services.representations import attachment_dict, report_dict
+from hub.services.representations import attachment_dict, report_dict, report_json
 
 blp = Blueprint("reports", __name__, description="Reports and their life-cycle")
 
@@ -74,7 +74,9 @@ def list_reports(args):
     if more:
         last = rows[-1]
         next_cursor = paging.encode([last.updated_at.isoformat(), str(last.id)])
-    return {"items": [report_dict(r, principal) for r in rows], "next_cursor": next_cursor}
+    # Already in JSON form (report_json): the schema documents it, nothing re-dumps it.
+    return jsonify({"items": [report_json(r, principal) for r in rows],
+                    "next_cursor": next_cursor})
 
 
 @blp.route("/reports/<string:report_id>", methods=["GET"])
@@ -84,7 +86,7 @@ def list_reports(args):
 def get_report(report_id):
     """One report, by hub id or tracking id"""
     report = access.get_report(db.session, report_id, current_principal())
-    return with_etag(report_dict(report, current_principal()), report)
+    return with_etag(jsonify(report_json(report, current_principal())), report)
 
 
 @blp.route("/reports/<string:report_id>/status", methods=["POST"])
