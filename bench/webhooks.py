@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -36,6 +37,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a production receiver would
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 try:
@@ -44,12 +47,14 @@ class Receiver:
                     with receiver.lock:
                         receiver.bad += 1
                     self.send_response(401)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 key = (self.path, self.headers["webhook-id"])
                 with receiver.lock:
                     receiver.got.setdefault(key, (time.monotonic(), payload))
                 self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args):
@@ -81,6 +86,32 @@ class Receiver:
         with self.lock:
             return {p["data"]["report_id"]: t for (pa, _), (t, p) in self.got.items()
                     if pa == path and p["type"] == "report.created"}
+
+
+@contextmanager
+def _gunicorn(env, workers):
+    """harness.gunicorn, but patient: on the shared 2-core machine a start can take
+    longer than its 30 s."""
+    port = harness.free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b",
+                             f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                            cwd=harness.ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                if requests.get(url + "/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def _worker(env, queue):
@@ -143,7 +174,7 @@ def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
     procs = [_worker(env, queue) for _ in range(rq_workers)]
     rows = [("measure", "events", "seconds", "events/s", "latency p50", "latency p95")]
     try:
-        with harness.gunicorn(env, workers=workers) as url:
+        with _gunicorn(env, workers) as url:
             wtok = harness.token(url, *writer)
             otok = harness.token(url, *owner)
             # 1. one subscriber, a steady stream of changes

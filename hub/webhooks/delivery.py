@@ -197,20 +197,19 @@ def deliver_due(session, limit: int = 50) -> int:
         WebhookSubscription.id.in_({d.subscription_id for d in deliveries}))).scalars()}
     secrets_ = {sid: signing.signing_secrets(s) for sid, s in subs.items()}
     limits = Limits.current()
-    jobs = [(d, _executor().submit(send, subs[d.subscription_id].url, d.message_id, d.body,
-                                   secrets_[d.subscription_id], limits)) for d in deliveries]
+    futures = [_executor().submit(send, subs[d.subscription_id].url, d.message_id, d.body,
+                                  secrets_[d.subscription_id], limits) for d in deliveries]
     session.commit()  # no transaction held open while the requests run
-    for delivery, future in jobs:
-        outcome = future.result()
-        # Each outcome in its own short transaction: the faster ones are not held back.
-        delivery = session.get(WebhookDelivery, delivery.id)
-        sub = session.get(WebhookSubscription, delivery.subscription_id) if delivery else None
-        if delivery is None or sub is None:
-            session.rollback()
-            continue  # the subscription was deleted meanwhile
-        record(session, delivery, sub, outcome)
-        session.commit()
-    return len(jobs)
+    outcomes = dict(zip(ids, (f.result() for f in futures)))
+    # One short transaction records the whole batch.
+    deliveries = session.execute(sa.select(WebhookDelivery).where(
+        WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)).scalars().all()
+    subs = {s.id: s for s in session.execute(sa.select(WebhookSubscription).where(
+        WebhookSubscription.id.in_({d.subscription_id for d in deliveries}))).scalars()}
+    for delivery in deliveries:  # a subscription deleted meanwhile took its rows along
+        record(session, delivery, subs[delivery.subscription_id], outcomes[delivery.id])
+    session.commit()
+    return len(futures)
 
 
 def attempt_now(session, delivery) -> Outcome:

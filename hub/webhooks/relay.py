@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hub.models import (EVENT_TYPES, ApiClient, Report, ReportAgency, ReportEvent, Response,
                         WebhookDelivery, WebhookOutboxEvent, WebhookRelayCursor,
                         WebhookSubscription, utcnow)
+from hub.services.representations import reporter_for
 from hub.webhooks import payloads, settings
 
 CURSOR = "report_events"
@@ -93,7 +94,7 @@ def _report_deliveries(session, events, subs, now, from_start=True) -> list[dict
     responses = {str(r.id): r for r in session.execute(
         sa.select(Response).where(Response.id.in_(response_ids))).scalars()} \
         if response_ids else {}
-    rows = []
+    rows, bodies = [], {}
     for event in wanted:
         report = reports.get(event.report_id)
         if report is None:
@@ -105,7 +106,12 @@ def _report_deliveries(session, events, subs, now, from_start=True) -> list[dict
                     not payloads.matches(sub, event.type, report.agency_code) or \
                     not payloads.may_read(principal, agencies.get(report.id, set())):
                 continue
-            body = payloads.report_event_body(event, report, response, principal)
+            # Subscribers differ only in how much of the reporter they may see.
+            key = (event.seq, repr(reporter_for(report, principal)))
+            body = bodies.get(key)
+            if body is None:
+                body = bodies[key] = payloads.report_event_body(event, report, response,
+                                                                principal)
             rows.append(new_delivery(sub, event.type, body, event.occurred_at, now,
                                      event_seq=event.seq, report_id=report.id))
     return rows
