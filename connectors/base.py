@@ -7,7 +7,7 @@ sync engine (hub/sync) maps the records, upserts them, and saves the cursor in t
 transaction as the records the page covers (Airbyte/Singer style).
 """
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterator, Protocol
 
 
@@ -42,6 +42,28 @@ class Page:
     records: list[LocalRecord]
     cursor: dict                     # the stream state after this page
     rejected: list[tuple[dict, str]] = field(default_factory=list)  # (raw, why) unparsable
+
+    def __post_init__(self):
+        self.cursor = not_ahead_of_now(self.cursor)
+
+
+def not_ahead_of_now(cursor: dict) -> dict:
+    """A cursor's `since` never runs ahead of the hub's clock. A local clock running fast
+    stamps records in the future; once it is corrected backwards, its next records carry
+    times behind such a cursor, beyond any lookback window, and would be skipped without
+    a trace. Capped, future-stamped records are re-read until the hub's clock passes them
+    (the upsert makes that free of side effects)."""
+    since = cursor.get("since") if isinstance(cursor, dict) else None
+    if not isinstance(since, str):
+        return cursor
+    try:
+        stamp = datetime.fromisoformat(since)
+    except ValueError:
+        return cursor
+    now = datetime.now(timezone.utc)
+    if stamp.tzinfo is None or stamp <= now:
+        return cursor
+    return {**cursor, "since": now.isoformat()}
 
 
 class Connector(Protocol):
