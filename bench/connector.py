@@ -7,6 +7,7 @@ import sys
 import time
 
 import requests
+import yaml
 
 from bench import harness
 
@@ -24,6 +25,22 @@ with app.app_context():
                       "counts": run.counts, "error": run.error,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+PAGE_SIZE = 500  # the simulator's per_page maximum
+
+
+def bench_document(url: str) -> dict:
+    """The shipped Sleman connector file, pointed at this run's simulator and paging by
+    keyset (`after` = the previous page's meta.next) at the local API's largest page."""
+    doc = yaml.safe_load((harness.ROOT / "mappings/kab-sleman/lapor-sleman.yaml").read_text())
+    config = doc["connector"]["config"]
+    config["base_url"] = url
+    for stream in config["streams"].values():
+        stream["list"]["pagination"] = {"type": "cursor", "cursor_param": "after",
+                                        "next_path": "meta.next", "size_param": "per_page",
+                                        "size": PAGE_SIZE}
+    return doc
 
 
 def backfill(n: int) -> dict:
@@ -45,8 +62,7 @@ def backfill(n: int) -> dict:
                       timeout=600).raise_for_status()
         doc_path = harness.ROOT / "var" / "bench" / "lapor-sleman.yaml"
         doc_path.parent.mkdir(parents=True, exist_ok=True)
-        text = (harness.ROOT / "mappings/kab-sleman/lapor-sleman.yaml").read_text()
-        doc_path.write_text(text.replace("http://127.0.0.1:5081", url))
+        doc_path.write_text(yaml.safe_dump(bench_document(url), sort_keys=False))
         harness.flask_cli(env, "hub", "connector", "import", str(doc_path),
                           "--secret", "api_key=bench-key")
         out = subprocess.run([sys.executable, "-c", SYNC], cwd=harness.ROOT, env=env,

@@ -13,8 +13,12 @@ _MISSING = object()
 
 
 def get_path(data, path: str, default=None):
+    return _walk(data, path.split("."), default)
+
+
+def _walk(data, parts, default=None):
     current = data
-    for part in path.split("."):
+    for part in parts:
         if isinstance(current, dict) and part in current:
             current = current[part]
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
@@ -55,11 +59,16 @@ def parse_datetime(value, tz: str | None):
     return parsed
 
 
-def convert(value, spec: dict, tz: str | None):
+def _value_map(spec: dict) -> dict | None:
+    if "map" not in spec:
+        return None
+    return {str(k).lower() if isinstance(k, bool) else k: v for k, v in spec["map"].items()}
+
+
+def convert(value, spec: dict, tz: str | None, value_map: dict | None = None):
     if "map" in spec and value is not None:
         key = value if not isinstance(value, bool) else str(value).lower()
-        mapping = {str(k).lower() if isinstance(k, bool) else k: v
-                   for k, v in spec["map"].items()}
+        mapping = value_map if value_map is not None else _value_map(spec)
         value = mapping.get(key, mapping.get(str(key), value))
     kind = spec.get("type")
     if value is None:
@@ -77,23 +86,38 @@ def convert(value, spec: dict, tz: str | None):
     return value
 
 
+class Extractor:
+    """extract() with the field specs read once: paths split and value maps built when
+    the connector starts, not again for every field of every record of a backfill."""
+
+    def __init__(self, fields: dict, tz: str | None):
+        self.tz = tz
+        self.fields = []
+        for hub_field, spec in fields.items():
+            if isinstance(spec, str):
+                spec = {"path": spec}
+            parts = None if "const" in spec else tuple(spec["path"].split("."))
+            self.fields.append((hub_field, spec, parts, _value_map(spec)))
+
+    def __call__(self, record: dict) -> dict:
+        out = {}
+        for hub_field, spec, parts, value_map in self.fields:
+            if parts is None:
+                value = spec["const"]
+            else:
+                value = _walk(record, parts, _MISSING)
+                if value is _MISSING:
+                    value = spec.get("default")
+            try:
+                out[hub_field] = convert(value, spec, self.tz, value_map)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{hub_field}: {exc}") from None
+        return out
+
+
 def extract(record: dict, fields: dict, tz: str | None) -> dict:
     """Local record -> {hub dotted field: value} per the connector's field specs."""
-    out = {}
-    for hub_field, spec in fields.items():
-        if isinstance(spec, str):
-            spec = {"path": spec}
-        if "const" in spec:
-            value = spec["const"]
-        else:
-            value = get_path(record, spec["path"], _MISSING)
-            if value is _MISSING:
-                value = spec.get("default")
-        try:
-            out[hub_field] = convert(value, spec, tz)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{hub_field}: {exc}") from None
-    return out
+    return Extractor(fields, tz)(record)
 
 
 def render(template, values: dict):

@@ -33,6 +33,7 @@ CONFIG_SCHEMA = {
 
 class RestConnector:
     kind = "rest"
+    reads_ahead = True  # read() touches only its own HTTP session: safe in a thread
 
     def __init__(self, config: dict, secrets: dict | None = None, session=None):
         self.config, self.secrets = config, secrets or {}
@@ -42,6 +43,7 @@ class RestConnector:
         self.http = session or requests.Session()
         self._oauth_token = None
         self.streams = tuple(config.get("streams", {}))
+        self._extractors: dict = {}
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -117,8 +119,11 @@ class RestConnector:
             elif kind == "offset":
                 query[pagination.get("offset_param", "offset")] = offset
                 query[pagination.get("limit_param", "limit")] = size
-            elif kind == "cursor" and next_token:
-                query[pagination.get("cursor_param", "cursor")] = next_token
+            elif kind == "cursor":
+                if pagination.get("size_param"):  # keyset APIs usually take a size too
+                    query[pagination["size_param"]] = size
+                if next_token:
+                    query[pagination.get("cursor_param", "cursor")] = next_token
             body = self._send("GET", listing["path"], params=query)
             items = fieldmap.get_path(body, listing.get("records_path", "data")) \
                 if listing.get("records_path", "data") else body
@@ -165,7 +170,10 @@ class RestConnector:
     def _record(self, stream: str, cfg: dict, raw) -> LocalRecord:
         if not isinstance(raw, dict):
             raise ValueError("record is not a JSON object")
-        flat = fieldmap.extract(raw, cfg["fields"], self.tz)
+        extractor = self._extractors.get(stream)
+        if extractor is None:
+            extractor = self._extractors[stream] = fieldmap.Extractor(cfg["fields"], self.tz)
+        flat = extractor(raw)
         external_id = flat.pop("external_id", None)
         if external_id in (None, ""):
             raise ValueError("record has no id")

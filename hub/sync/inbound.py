@@ -138,6 +138,8 @@ class RecordApplier:
     def _known_refs(self, external_ids) -> dict:
         if not external_ids:
             return {}
+        from hub.services.ingest import plan_each_time
+        plan_each_time(self.session)
         rows = self.session.execute(sa.select(
             ReportExternalRef.external_id, ReportExternalRef.payload_hash).where(
             ReportExternalRef.system == self.conn.system,

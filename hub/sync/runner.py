@@ -22,6 +22,7 @@ from hub.models import (Connector, HeldRecord, StreamState, SyncRecordError, Syn
 from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
 from hub.sync.mapping import MappingSet
+from hub.sync.prefetch import prefetched
 
 log = logging.getLogger(__name__)
 COUNT_KEYS = ("read", "created", "updated", "unchanged", "stale", "echo", "held", "failed",
@@ -131,7 +132,10 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
             seconds=conn.lookback_seconds)
         cursor = {**cursor, "since": since.isoformat()}
     mappings = MappingSet.load(db.session, conn.id)
-    for page in connector.read(stream, cursor):
+    pages = connector.read(stream, cursor)
+    if getattr(connector, "reads_ahead", False):  # HTTP sources: overlap fetch and write
+        pages = prefetched(pages)
+    for page in pages:
         applier = RecordApplier(db.session, db.session.merge(conn), mappings)
         outcomes = applier.apply_page([record_to_json(r) for r in page.records])
         for record, (outcome, reason) in zip(page.records, outcomes):

@@ -91,9 +91,11 @@ def create_app(config: dict | None = None) -> Flask:
         try:
             items, meta = store.page(table, request.args.get("updated_since") or None,
                                      faultmod.page_for(g.fault, page_no), per_page,
-                                     request.args.get("id_eksternal"))
+                                     request.args.get("id_eksternal"),
+                                     request.args.get("after") or None)
         except ValueError:
-            raise Invalid({"updated_since": ["updated_since harus tanggal-waktu RFC 3339"]}) \
+            raise Invalid({"updated_since": ["updated_since harus tanggal-waktu RFC 3339; "
+                                             "after harus meta.next halaman sebelumnya"]}) \
                 from None
         meta["page"] = page_no
         return jsonify({"data": faultmod.mangle(g.fault, items), "meta": meta})

@@ -509,3 +509,61 @@ def test_module_runner_starts_with_generated_data(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _keyset_pages(sim, path, per_page, **params):
+    """Every page of a listing, following meta.next (keyset); returns (items, metas)."""
+    items, metas, after = [], [], None
+    while True:
+        query = {"per_page": per_page, **params, **({"after": after} if after else {})}
+        resp = sim.api("GET", path, params=query)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        items += body["data"]
+        metas.append(body["meta"])
+        after = body["meta"]["next"]
+        if not after:
+            return items, metas
+
+
+def test_keyset_paging_covers_every_record_once_and_misses_none_that_move(sim):
+    sim.generate(120, seed=9)
+    first = sim.api("GET", "/api/aduan", params={"per_page": 50}).json()
+    assert first["meta"]["next"] and len(first["data"]) == 50
+    # A record on an earlier page changes while the reader pages: with page numbers the
+    # rows behind it would shift one place and one would be skipped; with keyset paging
+    # every row is still read, and the changed one again at the end.
+    sim.set_status(first["data"][0]["id_aduan"], "Diproses")
+    items, metas = _keyset_pages(sim, "/api/aduan", 50)
+    ids = [a["id_aduan"] for a in items]
+    assert sorted(set(ids)) == list(range(1, 121))
+    assert ids.count(first["data"][0]["id_aduan"]) == 1 and ids[-1] == first["data"][0]["id_aduan"]
+    keys = [(_ts(a["diperbarui_pada"]), a["id_aduan"]) for a in items]
+    assert keys == sorted(keys)
+    assert metas[-1]["next"] is None and all(m["total"] == 120 for m in metas)
+    # With updated_since the keyset continues inside the window.
+    since = items[60]["diperbarui_pada"]
+    window, _ = _keyset_pages(sim, "/api/aduan", 7, updated_since=since)
+    assert [a["id_aduan"] for a in window] == \
+        [a["id_aduan"] for a in items if _ts(a["diperbarui_pada"]) >= _ts(since)]
+    for bad in ("x", "2026-01-01T00:00:00+07:00", "~5", "2026-01-01~abc"):
+        resp = sim.api("GET", "/api/aduan", params={"after": bad})
+        assert resp.status_code == 422, bad
+
+
+def test_deep_pages_cost_about_what_the_first_does(sim):
+    sim.generate(50000, seed=2)
+    def timed(**params):
+        started = time.perf_counter()
+        for _ in range(3):
+            body = sim.api("GET", "/api/aduan", params={"per_page": 500, **params}).json()
+        return (time.perf_counter() - started) / 3, body
+    first, body = timed()
+    last_page, deep = timed(page=100)
+    assert len(deep["data"]) == 500 and deep["data"][-1]["id_aduan"] == 50000
+    token = f"{deep['data'][0]['diperbarui_pada']}~{deep['data'][0]['id_aduan'] - 1}"
+    keyset, tail = timed(after=token)
+    assert [a["id_aduan"] for a in tail["data"]] == [a["id_aduan"] for a in deep["data"]]
+    # Generous bounds (the machine is shared): an O(n) page would be many times slower.
+    assert keyset < first * 3 + 0.05 and last_page < first * 4 + 0.1, (first, keyset,
+                                                                      last_page)
