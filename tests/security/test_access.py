@@ -159,7 +159,7 @@ def good_token(app, scope: str, agency: str = "kab-sleman") -> str:
 # --- Sleman's things --------------------------------------------------------------------------
 
 @pytest.fixture
-def sleman_things(app, sleman):
+def sleman_things(app, sleman, make_caller):
     """A report with a response and an attachment, an upserted report, and a connector,
     all Sleman's; returns the URL parameter values that name them."""
     report = sleman.create_report(
@@ -173,6 +173,18 @@ def sleman_things(app, sleman):
     put = sleman.put("/sources/sleman-app/reports/LOC-1", json=dict(
         report_payload(), source_updated_at="2026-11-20T09:00:00+07:00"))
     assert put.status_code in (200, 201), put.get_json()
+    # A webhook subscription of Sleman's and a delivery in its log (a test ping).
+    hooks = make_caller("kab-sleman", "reports:read webhooks:manage")
+    app.config["HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "127.0.0.0/8"
+    try:
+        sub = hooks.post("/webhooks", json={"url": "http://127.0.0.1:9/sleman-hook-path"})
+        assert sub.status_code == 201, sub.get_json()
+        sub_id = sub.get_json()["id"]
+        ping = hooks.post(f"/webhooks/{sub_id}/test", json={})
+        assert ping.status_code == 200, ping.get_json()
+        delivery_id = ping.get_json()["id"]
+    finally:
+        app.config.pop("HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS", None)
     doc = files.load_file(SLEMAN_FILE)
     doc["connector"]["config"]["base_url"] = "http://127.0.0.1:9"
     with app.app_context():
@@ -183,7 +195,8 @@ def sleman_things(app, sleman):
             "attachment_id": att.get_json()["id"], "connector_id": connector_id,
             "system": "sleman-app", "external_id": "LOC-1", "action": "pause",
             "upserted_id": put.get_json()["id"], "path": "index.html",
-            "filename": "hub.css", "_rest": "nothing-here"}
+            "filename": "hub.css", "_rest": "nothing-here", "sub_id": sub_id,
+            "delivery_id": delivery_id}
 
 
 def _event_count(app):
@@ -242,18 +255,20 @@ def test_api_refuses_missing_scope_on_every_route(app, client, sleman_things):
 
 def test_another_agency_reads_and_writes_nothing_of_sleman(app, client, sleman_things,
                                                           make_caller):
-    bantul = make_caller("kab-bantul", "reports:read reports:write mappings:write")
+    bantul = make_caller("kab-bantul",
+                         "reports:read reports:write mappings:write webhooks:manage")
     events_before = _event_count(app)
     secret_bits = [b"Rahasia Warga", b"0811000111", b"catatan rahasia sleman",
                    sleman_things["report_id"].encode(), sleman_things["upserted_id"].encode(),
-                   b"k-123"]
+                   b"k-123", b"sleman-hook-path", str(sleman_things["sub_id"]).encode()]
     failures = []
     for rule, method in api_routes(app):
         url = fill(app, rule, method, sleman_things)
         resp = call(client, method, url, bantul.token, rule=rule)
         assert resp.status_code < 500, (method, rule, resp.get_data(as_text=True))
         has_id = any(f":{k}>" in rule
-                     for k in ("report_id", "connector_id", "attachment_id", "external_id"))
+                     for k in ("report_id", "connector_id", "attachment_id", "external_id",
+                               "sub_id", "delivery_id"))
         allowed = (403, 404) if method == "GET" or rule in BODIES or \
             rule.endswith("/attachments") else (403, 404, 422)
         if has_id and resp.status_code not in allowed:
@@ -280,6 +295,10 @@ def test_another_agency_sees_nothing_in_lists(app, sleman_things, make_caller):
     assert sleman_things["report_id"] not in ids and own["id"] in ids
     conns = bantul.get("/connectors").get_json()["items"]
     assert conns == []
+    hooks = make_caller("kab-bantul", "reports:read webhooks:manage")
+    listed = hooks.get("/webhooks")
+    assert listed.status_code == 200 and listed.get_json()["items"] == []
+    assert b"sleman-hook-path" not in listed.data
 
 
 def test_agency_scoped_token_cannot_claim_national(app, client, sleman_things):
