@@ -79,3 +79,31 @@ def test_readyz_reports_a_lost_database_and_recovers(app, client, db_url):
     resp = client.get("/readyz")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.get_json()["checks"]["database"] == "ok"
+
+
+def test_database_unreachable_is_503_everywhere(app, tmp_path):
+    """PostgreSQL not there at all (nothing listens on its port): readiness says so, the
+    API answers 503 problem+json with Retry-After (never a 500), liveness stays up."""
+    from hub import create_app
+    from tests.faults.conftest import free_port
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(port=free_port())
+    down = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": url.render_as_string(False),
+        "HUB_REDIS_URL": None, "SECRET_KEY": app.config["SECRET_KEY"],
+        "HUB_ATTACHMENT_DIR": str(tmp_path)})
+    client = down.test_client()
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.content_type == PROBLEM
+    assert ready.get_json()["checks"]["database"].startswith("unavailable")
+    from tests.security.test_access import good_token
+    with down.app_context():
+        auth = {"Authorization": "Bearer " + good_token(down, "reports:read reports:write")}
+    for method, path, body in [
+            ("post", "/api/v1/auth/token", {"client_id": "x", "client_secret": "y"}),
+            ("get", "/api/v1/categories", None), ("get", "/api/v1/reports", None),
+            ("post", "/api/v1/reports", report_payload())]:
+        resp = getattr(client, method)(path, json=body, headers=auth)
+        assert resp.status_code == 503, (path, resp.get_data(as_text=True))
+        assert resp.content_type == PROBLEM and resp.headers["Retry-After"]
+        assert resp.get_json()["type"] == "/problems/database-unavailable"
