@@ -31,47 +31,91 @@ def _redis():
 
 
 def nudge() -> bool:
-    """Enqueue a relay unless one is already waiting to start. Returns True if enqueued.
+    """Enqueue a relay unless one is waiting to start or running. Returns True if so.
 
-    The key is set when a relay is enqueued and cleared when it starts, so a burst of
-    commits enqueues one job, and a commit after the relay started enqueues the next.
-    It expires by itself in case the job is lost."""
+    The key is held (refreshed) while a relay runs and dropped just before its last
+    look for work, so a burst of commits enqueues one job, and a commit the running relay
+    may have missed enqueues the next. It expires by itself in case a job is lost."""
     if not current_app.config.get("HUB_REDIS_URL"):
         return False  # embedded: the scheduler relays in-process
     queue = settings.get("HUB_WEBHOOK_QUEUE")
     if not _redis().set(_nudge_key(queue), "1", nx=True, ex=30):
         return False
-    from rq import Queue
-    Queue(queue, connection=_redis()).enqueue("hub.tasks.webhooks.relay_webhooks",
-                                              job_timeout=600, result_ttl=0)
+    _enqueue(queue)
     return True
 
 
-def relay_webhooks(max_seconds: float = 60.0) -> dict:
+def _enqueue(queue: str, helper: bool = False) -> None:
+    from rq import Queue
+    q = Queue(queue, connection=_redis())
+    if helper and q.count:
+        return  # a job is already waiting for a worker: no more helpers
+    q.enqueue("hub.tasks.webhooks.relay_webhooks", helper=helper, job_timeout=600,
+              result_ttl=0)
+
+
+def _hold(queue: str, on: bool) -> None:
+    try:
+        if on:
+            _redis().set(_nudge_key(queue), "1", ex=30)
+        else:
+            _redis().delete(_nudge_key(queue))
+    except Exception:
+        pass  # Redis went away: the scheduler's tick relays anyway
+
+
+def relay_webhooks(max_seconds: float = 60.0, helper: bool = False) -> dict:
+    """Fan out and deliver until there is nothing to do. With Redis the job lingers a
+    little (HUB_WEBHOOK_RELAY_LINGER_SECONDS) polling for new events, so a steady stream
+    of changes is carried by one running job instead of one forked job per commit.
+    A helper (called in when a batch is full) neither lingers nor holds the nudge key."""
     with _app_context():
         from hub.extensions import db
         from hub.webhooks import delivery, relay
-        if current_app.config.get("HUB_REDIS_URL"):
-            try:
-                _redis().delete(_nudge_key(settings.get("HUB_WEBHOOK_QUEUE")))
-            except Exception:
-                pass  # Redis went away: we are running anyway
+        queue = settings.get("HUB_WEBHOOK_QUEUE")
+        redis_on = bool(current_app.config.get("HUB_REDIS_URL"))
+        hold = redis_on and not helper
+        linger = settings.get("HUB_WEBHOOK_RELAY_LINGER_SECONDS") if hold else 0.0
         deadline = time.monotonic() + max_seconds
         totals = {"events": 0, "attempts": 0}
+        idle_since = None
+
+        def step() -> bool:
+            events = relay.fan_out(db.session)
+            attempts = delivery.deliver_due(db.session, BATCH)
+            totals["events"] += events
+            totals["attempts"] += attempts
+            if attempts >= BATCH and redis_on:
+                try:  # more waiting than one job sends: call in another worker
+                    _enqueue(queue, helper=True)
+                except Exception:
+                    pass
+            return bool(events or attempts)
+
         try:
             while time.monotonic() < deadline:
-                events = relay.fan_out(db.session)
-                attempts = delivery.deliver_due(db.session, BATCH)
-                totals["events"] += events
-                totals["attempts"] += attempts
-                if not events and not attempts:
-                    break
-                if attempts >= BATCH and current_app.config.get("HUB_REDIS_URL"):
-                    # More waiting than one job sends: call in another worker.
-                    try:
-                        nudge()
-                    except Exception:
-                        pass
+                if hold:
+                    _hold(queue, True)
+                if step():
+                    idle_since = None
+                    continue
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since < linger:
+                    time.sleep(0.05)
+                    continue
+                # Leaving: from now a commit enqueues a new relay; one last look covers
+                # the commits that came before that.
+                if hold:
+                    _hold(queue, False)
+                if not step():
+                    return totals
+                idle_since = None
+            if hold:  # out of time with work left: hand over to a fresh job
+                _hold(queue, False)
+                try:
+                    nudge()
+                except Exception:
+                    pass
         finally:
             db.session.rollback()
         return totals

@@ -13,7 +13,8 @@ DEFAULTS = {
     "HUB_WEBHOOK_CLAIM_SECONDS": 60.0,  # a claimed delivery is retried after this if the
     # worker sending it died (must exceed the timeout)
     "HUB_WEBHOOK_CONCURRENCY": 8,  # parallel requests per relay job
-    "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": 24.0,  # the old secret keeps signing after rotation
+    "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": 24.0,
+    "HUB_WEBHOOK_RELAY_LINGER_SECONDS": 2.0,  # a relay job waits this long for new events  # the old secret keeps signing after rotation
 }
 
 
