@@ -26,7 +26,13 @@ def check_ref(system, external_id):
         raise validation_problem(errors)
 
 
-@blp.route("/sources/<string:system>/reports/<path:external_id>", methods=["PUT"])
+@blp.route("/sources/<string:system>/reports/<path:external_id>", methods=["PUT"],
+           parameters=[  # the rules check_ref applies, so the OpenAPI states them too
+               {"in": "path", "name": "system", "schema": {
+                   "type": "string", "minLength": 1, "maxLength": 64,
+                   "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"}},
+               {"in": "path", "name": "external_id", "schema": {
+                   "type": "string", "minLength": 1, "maxLength": 200}}])
 @blp.doc(security=BEARER)
 @require("reports:write")
 @transactional()
