@@ -13,13 +13,14 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from hub.api.common import BEARER
+from hub.api.common import BEARER, actor, check_if_match, with_etag
 from hub.auth import current_principal, require
 from hub.errors import Problem
 from hub.extensions import db
-from hub.models import SLA_FIELDS, TIERS, Agency, AgencySlaSettings, Category, utcnow
+from hub.models import SLA_FIELDS, TIERS, Agency, AgencySlaSettings, Category, ReportSlaTier, utcnow
 from hub.schemas.fields import Choice, Text, Timestamp
-from hub.services import access, calendar, sla
+from hub.services import access, calendar, events, sla
+from hub.services.idempotency import transactional
 from hub.services.sla import DEFAULT_DAYS
 
 log = logging.getLogger(__name__)
@@ -256,3 +257,82 @@ def delete_holiday(code, day):
     db.session.commit()
     _recompute_after_commit(code)
     return "", 204
+
+
+# --- one report's clock -----------------------------------------------------------------
+
+class ReportTierInSchema(Schema):
+    tier = Choice(tuple(TIERS), required=True, allow_none=True, metadata={
+        "description": "light (ringan) | normative (normatif) | standard (tidak berkadar "
+                       "pengawasan) | supervision (berkadar pengawasan); null: back to the "
+                       "category's tier"})
+
+
+class ReportSlaSchema(Schema):
+    report_id = fields.UUID()
+    clock = fields.String(allow_none=True, metadata={
+        "description": "verify_and_disposition | first_response | resolve | auto_close; "
+                       "null when no clock runs"})
+    due_at = Timestamp(allow_none=True)
+    started_at = Timestamp(allow_none=True)
+    limit = fields.String(allow_none=True, metadata={"description": "the limit in use"})
+    working_days = fields.Integer(allow_none=True)
+    limit_source = fields.String(allow_none=True, metadata={
+        "description": "the agency whose setting applies, or 'national'"})
+    tier = fields.String(allow_none=True, metadata={
+        "description": "the resolution tier (resolve clock only; null for an information "
+                       "request)"})
+    tier_source = fields.String(allow_none=True, metadata={
+        "description": "report | category | classification | default"})
+    report_tier = fields.String(allow_none=True, metadata={
+        "description": "the tier set on this report, if any"})
+
+
+def _report_sla(report) -> dict:
+    own = db.session.get(ReportSlaTier, report.id)
+    return {"report_id": report.id, **sla.explain(db.session, report),
+            "report_tier": own.tier if own else None}
+
+
+@blp.route("/reports/<string:report_id>/sla", methods=["GET"])
+@blp.doc(security=BEARER)
+@require("reports:read")
+@blp.response(200, ReportSlaSchema)
+def get_report_sla(report_id):
+    """Which clock runs for a report and how its due_at was reached"""
+    report = access.get_report(db.session, report_id, current_principal())
+    return with_etag(_report_sla(report), report)
+
+
+@blp.route("/reports/<string:report_id>/sla", methods=["PUT"])
+@blp.doc(security=BEARER)
+@require("reports:write")
+@transactional()
+@blp.arguments(ReportTierInSchema)
+@blp.response(200, ReportSlaSchema)
+def put_report_sla(data, report_id):
+    """Set the resolution tier of one report (the responsible agency), e.g. a supervision
+    case; it wins over the category's tier. due_at is recomputed.
+
+    Sending `If-Match` with the ETag you read protects against lost updates (412)."""
+    principal = current_principal()
+    report = access.get_report(db.session, report_id, principal, for_update=True)
+    check_if_match(report)
+    access.require_responsible(principal, report)
+    own = db.session.get(ReportSlaTier, report.id)
+    before = own.tier if own else None
+    if data["tier"] != before:
+        if data["tier"] is None:
+            db.session.delete(own)
+        elif own is None:
+            db.session.add(ReportSlaTier(report_id=report.id, tier=data["tier"],
+                                         set_by=principal.client_id, set_at=utcnow()))
+        else:
+            own.tier, own.set_by, own.set_at = data["tier"], principal.client_id, utcnow()
+        db.session.flush()
+        from hub.services.reports import _bump
+        _bump(report)
+        events.record(db.session, report, "report.updated", **actor().event_kwargs(),
+                      data={"changes": {"sla_tier": {"from": before, "to": data["tier"]}}})
+        report.due_at = sla.due_at(db.session, report)
+    return with_etag(_report_sla(report), report)

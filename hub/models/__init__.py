@@ -14,7 +14,7 @@ from hub.models.sync import (  # noqa
 from hub.models.users import ROLES, User  # noqa
 from hub.models.open311 import Open311Key, Open311Token, hash_open311_key  # noqa
 from hub.models.sla import (  # noqa
-    CLOCKS, SLA_FIELDS, TIERS, AgencySlaSettings, SlaBreach,
+    CLOCKS, SLA_FIELDS, TIERS, AgencySlaSettings, ReportSlaTier, SlaBreach,
 )
 from hub.models.webhooks import (  # noqa
     EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookOutboxEvent, WebhookRelayCursor,

@@ -57,6 +57,18 @@ class SlaBreach(db.Model):
                                           name="uq_sla_breaches_report_clock_due"),)
 
 
+class ReportSlaTier(db.Model):
+    """A tier set on one report by the agency handling it (a supervision case is known
+    only once someone has read it); it wins over the category's tier rule."""
+
+    __tablename__ = "report_sla_tiers"
+    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+                          primary_key=True)
+    tier = sa.Column(sa.String(20), nullable=False)
+    set_by = sa.Column(sa.String(64), nullable=True)
+    set_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 # The scans look for reports past their deadline; declared here (not in reports.py)
 # because only the SLA scans need it.
 sa.Index("ix_reports_due_at", Report.due_at)

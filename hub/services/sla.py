@@ -19,7 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from hub.models import SLA_FIELDS, TIERS, Agency, AgencySlaSettings, Category, Holiday, Report
+from hub.models import (
+    SLA_FIELDS,
+    TIERS,
+    Agency,
+    AgencySlaSettings,
+    Category,
+    Holiday,
+    Report,
+    ReportSlaTier,
+)
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DEFAULT_DAYS = {
@@ -127,10 +136,10 @@ def settings_for(session, agency_code) -> Settings:
     return memo[agency_code]
 
 
-def tier_for(session, category_code, rules: dict) -> str:
-    """The tier of a category: the rule for it or its nearest parent; else standard."""
+def category_rule(session, category_code, rules: dict) -> str | None:
+    """The tier of the rule for a category or its nearest parent, or None."""
     if not rules or category_code is None:
-        return "standard"
+        return None
     parents = _memo(session, "category_parents")
     if not parents:
         parents.update(session.execute(sa.select(Category.code, Category.parent_code)).all())
@@ -140,7 +149,12 @@ def tier_for(session, category_code, rules: dict) -> str:
             return rules[code]
         seen.add(code)
         code = parents.get(code)
-    return "standard"
+    return None
+
+
+def tier_for(session, category_code, rules: dict) -> str:
+    """The tier of a category under these rules; standard when no rule covers it."""
+    return category_rule(session, category_code, rules) or "standard"
 
 
 # --- the calendar -----------------------------------------------------------------------
@@ -203,20 +217,35 @@ def clock_sql():
         else_=sa.null())
 
 
-def resolve_limit(session, report, settings: Settings) -> str:
-    """The limit the resolution clock uses: information requests have their own; other
-    reports follow their category's tier (standard unless a rule says otherwise)."""
+def report_tier(session, report) -> str | None:
+    """The tier the handling agency set on this report, if any."""
+    if not isinstance(report, Report) or report.id is None:
+        return None  # a draft being built: nobody can have set one yet
+    with session.no_autoflush:
+        row = session.get(ReportSlaTier, report.id)
+    return row.tier if row is not None else None
+
+
+def tier_and_source(session, report, settings: Settings) -> tuple[str | None, str]:
+    """(tier, where it comes from): a tier set on the report wins; else an information
+    request has its own limit (tier None); else the category's rule; else standard."""
+    own = report_tier(session, report)
+    if own is not None:
+        return own, "report"
     if report.classification == "information_request":
-        return "resolve_information_request"
-    return TIERS[tier_for(session, report.category_code, settings.tier_rules)]
+        return None, "classification"
+    tier = category_rule(session, report.category_code, settings.tier_rules)
+    return (tier, "category") if tier is not None else ("standard", "default")
 
 
-def running(session, report) -> tuple[str | None, datetime | None]:
-    """(clock, deadline) of the clock running for this report now, or (None, None)."""
+def explain(session, report) -> dict:
+    """The running clock and how its deadline was reached: {clock, started_at, limit,
+    working_days, limit_source, tier, tier_source, due_at}; clock None when none runs."""
     clock = clock_of(report)
     if clock is None:
-        return None, None
+        return {"clock": None, "due_at": None}
     settings = settings_for(session, report.agency_code)
+    tier = tier_source = None  # tiers only matter to the resolution clock
     if clock == "verify_and_disposition":
         start, limit = report.submitted_at, clock
     elif clock == "first_response":
@@ -224,10 +253,20 @@ def running(session, report) -> tuple[str | None, datetime | None]:
     elif clock == "resolve":
         # Counted from the (latest) disposition; a reopened report is still bound by it.
         start = report.dispositioned_at or report.updated_at
-        limit = resolve_limit(session, report, settings)
+        tier, tier_source = tier_and_source(session, report, settings)
+        limit = "resolve_information_request" if tier is None else TIERS[tier]
     else:
         start, limit = report.resolved_at or report.updated_at, clock
-    return clock, add_working_days(session, start, settings.days[limit], report.agency_code)
+    days = settings.days[limit]
+    return {"clock": clock, "started_at": start, "limit": limit, "working_days": days,
+            "limit_source": settings.sources[limit], "tier": tier, "tier_source": tier_source,
+            "due_at": add_working_days(session, start, days, report.agency_code)}
+
+
+def running(session, report) -> tuple[str | None, datetime | None]:
+    """(clock, deadline) of the clock running for this report now, or (None, None)."""
+    found = explain(session, report)
+    return found["clock"], found["due_at"]
 
 
 def due_at(session, report) -> datetime | None:

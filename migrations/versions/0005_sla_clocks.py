@@ -1,4 +1,4 @@
-"""SLA clocks: per-agency limits, flagged breaches, an index on reports.due_at
+"""SLA clocks: per-agency limits, report tiers, flagged breaches, reports.due_at index
 
 Revision ID: 0005
 Revises: 0003
@@ -52,10 +52,22 @@ def upgrade():
         sa.UniqueConstraint('report_id', 'clock', 'due_at',
                             name='uq_sla_breaches_report_clock_due'),
     )
+    op.create_table(
+        'report_sla_tiers',
+        sa.Column('report_id', sa.Uuid(), nullable=False),
+        sa.Column('tier', sa.String(length=20), nullable=False),
+        sa.Column('set_by', sa.String(length=64), nullable=True),
+        sa.Column('set_at', hub.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['report_id'], ['reports.id'],
+                                name=op.f('fk_report_sla_tiers_report_id_reports'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('report_id', name=op.f('pk_report_sla_tiers')),
+    )
     op.create_index('ix_reports_due_at', 'reports', ['due_at'], unique=False)
 
 
 def downgrade():
     op.drop_index('ix_reports_due_at', table_name='reports')
+    op.drop_table('report_sla_tiers')
     op.drop_table('sla_breaches')
     op.drop_table('agency_sla_settings')

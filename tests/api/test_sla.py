@@ -193,3 +193,84 @@ def test_a_source_update_that_moves_the_start_moves_the_deadline(sleman):
     second = sleman.put("/sources/sleman-lapor/reports/SLM-9", json=payload)
     assert second.status_code == 200, second.get_json()
     assert second.get_json()["due_at"] == "2026-12-02T16:59:59Z"
+
+
+def _in_progress(sleman, **fields):
+    report = sleman.create_report(**fields)
+    rid = report["id"]
+    assert sleman.status(rid, "verified").status_code == 200
+    assert sleman.post(f"/reports/{rid}/dispositions",
+                       json={"to_agency": "kab-sleman"}).status_code == 200
+    assert sleman.post(f"/reports/{rid}/responses", json={"body": "Dicek."}).status_code == 201
+    return sleman.get(f"/reports/{rid}").get_json()
+
+
+def test_a_report_explains_its_clock(sleman, sleman_admin):
+    fresh = sleman.create_report(submitted_at="2026-11-27T19:00:00+07:00")
+    body = sleman.get(f"/reports/{fresh['id']}/sla").get_json()
+    assert body == {"report_id": fresh["id"], "clock": "verify_and_disposition",
+                    "started_at": "2026-11-27T12:00:00Z", "limit": "verify_and_disposition",
+                    "working_days": 3, "limit_source": "national", "tier": None,
+                    "tier_source": None, "due_at": "2026-12-02T16:59:59Z",
+                    "report_tier": None}
+    sleman_admin.put("/agencies/kab-sleman/sla",
+                     json={"resolve": 13, "tier_rules": {"kesehatan": "light"}})
+    working = _in_progress(sleman)
+    body = sleman.get(f"/reports/{working['id']}/sla").get_json()
+    assert (body["clock"], body["limit"], body["working_days"], body["limit_source"],
+            body["tier"], body["tier_source"]) == (
+        "resolve", "resolve", 13, "kab-sleman", "standard", "default")
+    assert body["due_at"] == working["due_at"]
+    light = _in_progress(sleman, category="kesehatan.puskesmas")
+    body = sleman.get(f"/reports/{light['id']}/sla").get_json()
+    assert (body["tier"], body["tier_source"], body["working_days"]) == (
+        "light", "category", 2)
+
+
+def test_the_responsible_agency_sets_a_supervision_case(sleman, bantul, make_caller):
+    report = _in_progress(sleman)
+    rid = report["id"]
+    path = f"/reports/{rid}/sla"
+    set_ = sleman.put(path, json={"tier": "supervision"},
+                      headers={"If-Match": f'"v{report["version"]}"'})
+    assert set_.status_code == 200, set_.get_json()
+    body = set_.get_json()
+    assert (body["tier"], body["tier_source"], body["working_days"]) == (
+        "supervision", "report", 60)
+    after = sleman.get(f"/reports/{rid}").get_json()
+    assert after["due_at"] == body["due_at"] > report["due_at"]
+    assert after["version"] == report["version"] + 1
+    events = sleman.get(f"/reports/{rid}/events").get_json()["items"]
+    assert events[-1]["type"] == "report.updated"
+    assert events[-1]["data"] == {"changes": {"sla_tier": {"from": None,
+                                                           "to": "supervision"}}}
+    # Setting the same tier again changes nothing.
+    assert sleman.put(path, json={"tier": "supervision"}).status_code == 200
+    assert sleman.get(f"/reports/{rid}").get_json()["version"] == after["version"]
+    # A stale ETag, a bad tier, another agency, a read-only client: refused, no change.
+    assert_problem(sleman.put(path, json={"tier": "light"}, headers={"If-Match": '"v1"'}), 412)
+    assert_problem(sleman.put(path, json={"tier": "urgent"}), 422)
+    assert_problem(sleman.put(path, json={}), 422)
+    assert_problem(bantul.put(path, json={"tier": "light"}), 404)
+    reader = make_caller("kab-sleman", "reports:read")
+    assert_problem(reader.put(path, json={"tier": "light"}), 403)
+    assert sleman.get(f"/reports/{rid}").get_json()["due_at"] == after["due_at"]
+    # null goes back to the category's tier.
+    back = sleman.put(path, json={"tier": None}).get_json()
+    assert back["tier_source"] == "default" and back["due_at"] == report["due_at"]
+
+
+def test_a_report_tier_waits_for_the_resolution_clock(sleman):
+    report = sleman.create_report()
+    assert sleman.put(f"/reports/{report['id']}/sla",
+                      json={"tier": "light"}).status_code == 200
+    # Still waiting for verification: the tier does not touch that clock...
+    assert sleman.get(f"/reports/{report['id']}").get_json()["due_at"] == report["due_at"]
+    # ...but applies once the resolution clock runs.
+    rid = report["id"]
+    sleman.status(rid, "verified")
+    sleman.post(f"/reports/{rid}/dispositions", json={"to_agency": "kab-sleman"})
+    sleman.post(f"/reports/{rid}/responses", json={"body": "Dicek."})
+    body = sleman.get(f"/reports/{rid}/sla").get_json()
+    assert (body["clock"], body["tier"], body["working_days"]) == ("resolve", "light", 2)
+    assert sleman.get(f"/reports/{rid}").get_json()["due_at"] == body["due_at"]
