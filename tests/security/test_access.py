@@ -68,8 +68,14 @@ def fill(app, rule: str, method: str, values: dict) -> str:
                     and method in r.methods)
     rule_obj = next(r for r in app.url_map.iter_rules() if r.rule == rule
                     and method in r.methods)
-    args = {name: values.get(name, _random_value(rule_obj._converters.get(name)))
-            for name in rule_obj.arguments}
+    args = {}
+    for name in rule_obj.arguments:
+        converter = rule_obj._converters.get(name)
+        choices = getattr(converter, "items", None)  # <any(a, b):name>
+        if choices and values.get(name) not in choices:
+            args[name] = sorted(choices)[0]
+        else:
+            args[name] = values.get(name, _random_value(converter))
     return adapter.build(endpoint, args, method=method)
 
 
