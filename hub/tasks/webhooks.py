@@ -15,7 +15,7 @@ from hub.tasks.jobs import _app_context
 from hub.webhooks import settings
 
 _clients: dict = {}
-BATCH = 50  # deliveries claimed at a time by one relay job
+BATCH = 100  # deliveries claimed at a time by one relay job
 
 
 def _nudge_key(queue: str) -> str:

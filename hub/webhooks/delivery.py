@@ -61,6 +61,15 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def claim_seconds(n: int) -> float:
+    """How long n claimed deliveries stay ours: long enough for the whole batch to be
+    sent even if every request runs into the timeout, so a slow batch is not claimed
+    (and sent) a second time by another worker."""
+    rounds = -(-n // max(1, settings.get("HUB_WEBHOOK_CONCURRENCY"))) + 1
+    return max(settings.get("HUB_WEBHOOK_CLAIM_SECONDS"),
+               rounds * settings.get("HUB_WEBHOOK_TIMEOUT_SECONDS"))
+
+
 def claim(session, limit: int = 50) -> list[int]:
     now = utcnow()
     earlier = aliased(WebhookDelivery)
@@ -77,7 +86,7 @@ def claim(session, limit: int = 50) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
     rows = session.execute(stmt).scalars().all()
-    lease = timedelta(seconds=settings.get("HUB_WEBHOOK_CLAIM_SECONDS"))
+    lease = timedelta(seconds=claim_seconds(len(rows)))
     for row in rows:
         row.next_attempt_at = now + lease
         row.attempts += 1

@@ -10,9 +10,10 @@ DEFAULTS = {
     "HUB_WEBHOOK_RETRY_HOURS": 24.0,  # retries go on at least this long, then dead
     "HUB_WEBHOOK_RETRY_BASE_SECONDS": 5.0,  # first backoff; doubles per attempt
     "HUB_WEBHOOK_RETRY_MAX_SECONDS": 7200.0,  # longest gap between two attempts
-    "HUB_WEBHOOK_CLAIM_SECONDS": 60.0,  # a claimed delivery is retried after this if the
-    # worker sending it died (must exceed the timeout)
-    "HUB_WEBHOOK_CONCURRENCY": 8,  # parallel requests per relay job
+    # A claimed delivery is retried after at least this if the worker sending it died
+    # (longer when a batch could take longer: see delivery.claim_seconds).
+    "HUB_WEBHOOK_CLAIM_SECONDS": 60.0,
+    "HUB_WEBHOOK_CONCURRENCY": 16,  # parallel requests per relay job
     "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": 24.0,
     "HUB_WEBHOOK_RELAY_LINGER_SECONDS": 2.0,  # a relay job waits this long for new events  # the old secret keeps signing after rotation
 }

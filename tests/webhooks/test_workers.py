@@ -39,8 +39,9 @@ def via_redis(app, queue_name):
 def _worker(app, queue_name, *, burst=True, extra_env=None):
     env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"],
-               HUB_WEBHOOK_QUEUE=queue_name, **{k: str(v) for k, v in FAST.items()},
-               **(extra_env or {}))
+               HUB_WEBHOOK_QUEUE=queue_name)
+    env.update({k: str(v) for k, v in FAST.items()})
+    env.update(extra_env or {})
     args = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues",
             queue_name] + (["--burst"] if burst else [])
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -77,8 +78,8 @@ def test_worker_killed_mid_delivery_loses_nothing(app, make_caller, fast, receiv
     receiver.delay = 0.7  # slow receiver: the kill lands while requests are in flight
     queue = Queue(queue_name, connection=Redis.from_url(REDIS_URL))
     queue.enqueue("hub.tasks.webhooks.relay_webhooks")
-    worker = _worker(app, queue_name, burst=False,
-                     extra_env={"HUB_WEBHOOK_CONCURRENCY": "1"})
+    slow = {"HUB_WEBHOOK_CONCURRENCY": "1", "HUB_WEBHOOK_TIMEOUT_SECONDS": "1.5"}
+    worker = _worker(app, queue_name, burst=False, extra_env=slow)
     deadline = time.time() + 60
     while time.time() < deadline and len(receiver.requests) < 2:
         time.sleep(0.05)
@@ -95,10 +96,11 @@ def test_worker_killed_mid_delivery_loses_nothing(app, make_caller, fast, receiv
     killed_at = len(set(receiver.ids()))
     assert 0 < len(receiver.requests) and killed_at < expected, "the kill must land mid-run"
     assert any(d.status == "pending" for d in _deliveries(app))
-    time.sleep(FAST["HUB_WEBHOOK_CLAIM_SECONDS"] + 0.5)  # the dead worker's claims run out
+    # The dead worker's claims run out: (6 rounds of 1 + 1) x 1.5 s timeout.
+    time.sleep(max(FAST["HUB_WEBHOOK_CLAIM_SECONDS"], 7 * 1.5) + 0.5)
     receiver.delay = 0
     queue.enqueue("hub.tasks.webhooks.relay_webhooks")
-    rerun = _worker(app, queue_name)
+    rerun = _worker(app, queue_name, extra_env=slow)
     assert rerun.wait(timeout=120) == 0, rerun.stdout.read().decode()[-2000:]
     deliveries = _deliveries(app)
     assert len(deliveries) == expected
