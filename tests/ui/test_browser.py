@@ -83,7 +83,8 @@ def _sign_in(page, base, email):
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/ui/connectors")
+    page.wait_for_url(f"{base}/ui/dashboard")  # officers land on the dashboard
+    page.goto(f"{base}/ui/connectors")
 
 
 def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
