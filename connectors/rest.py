@@ -4,12 +4,15 @@ Everything system-specific is configuration (see mappings/kab-sleman/lapor-slema
 base URL, auth, list endpoints and their pagination, field paths, write endpoints.
 """
 import time
+from collections import deque
 from datetime import datetime, timezone
 
 import requests
 
 from connectors import fieldmap, http
 from connectors.base import ConnectorError, LocalRecord, Page
+
+RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating server
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -108,7 +111,10 @@ class RestConnector:
         size = int(pagination.get("size", 100))
         page_no = int(pagination.get("start", 1))
         offset, next_token = 0, None
-        seen: set = set()
+        # The keys of the last few pages, not of the whole run: enough to catch a server
+        # that serves the same page again (a stall, a page repeated), while memory stays
+        # flat however many records a backfill reads.
+        recent: deque = deque(maxlen=RECENT_PAGES)
         high_water = since
         for _ in range(int(listing.get("max_pages", 100000))):
             query = dict(params)
@@ -138,11 +144,11 @@ class RestConnector:
                 except ValueError as exc:
                     rejected.append((raw, str(exc)))
             keys = {(r.external_id, r.updated_at) for r in records}
-            if items and keys and keys <= seen:
+            if items and keys and keys <= set().union(*recent):
                 raise ConnectorError(f"GET {listing['path']}: page {page_no} repeats records "
                                      "already read in this run; the local system's paging "
                                      "is inconsistent, stopping before anything is skipped")
-            seen |= keys
+            recent.append(keys)
             stamps = [r.updated_at for r in records if r.updated_at is not None]
             if stamps:
                 newest = max(stamps).astimezone(timezone.utc).isoformat()
