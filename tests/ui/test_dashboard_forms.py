@@ -315,3 +315,11 @@ def test_agency_admin_manages_its_officers_only(app, agency_admin, officer, make
         "csrf_token": page_csrf(bantul, "/ui/users")}).status_code == 404
     with app.app_context():
         assert db.session.get(User, uid).active is False
+
+
+def test_held_samples_and_failed_records_escaped_on_the_connector_page(app, officer):
+    cid = _import_sleman(app)
+    _hold(app, cid, "7", "category", "<img src=x onerror=alert(1)>", XSS)
+    html = officer.get(f"/ui/connectors/{cid}").get_data(as_text=True)
+    held = html.split('id="held"')[1]
+    assert "<img src=x" not in held and "&lt;img src=x onerror=alert(1)&gt;" in held
