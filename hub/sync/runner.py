@@ -135,7 +135,16 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
     pages = connector.read(stream, cursor)
     if getattr(connector, "reads_ahead", False):  # HTTP sources: overlap fetch and write
         pages = prefetched(pages)
+    last_keys: set = set()
     for page in pages:
+        # Whatever a connector's own checks, a page that only repeats the one before it
+        # means the local paging does not advance: fail the run visibly, never loop.
+        keys = {(r.external_id, r.updated_at) for r in page.records}
+        if keys and keys <= last_keys:
+            raise ConnectorError(f"stream {stream}: a page repeats the records of the page "
+                                 "before it; the local system's paging does not advance, "
+                                 "stopping before anything is skipped")
+        last_keys = keys
         applier = RecordApplier(db.session, db.session.merge(conn), mappings)
         outcomes = applier.apply_page([record_to_json(r) for r in page.records])
         for record, (outcome, reason) in zip(page.records, outcomes):

@@ -95,3 +95,34 @@ def test_each_failure_is_visible_and_bounded_then_exact_catch_up(app, sim, run_s
     assert run_sync()["status"] == "succeeded"
     refs = _refs(app)
     assert len(refs) == len(set(refs)) == 120
+
+
+def test_the_engine_stops_a_connector_whose_pages_never_advance(app, sim, run_sync,
+                                                                monkeypatch):
+    """The engine's own guard, behind the connectors' checks: a (buggy) connector that
+    serves its first real page again and again fails the run, it does not spin."""
+    from hub.sync import registry, runner
+    real_build = registry.build
+
+    class Repeating:
+        def __init__(self, inner):
+            self.inner, self.streams, self.kind = inner, inner.streams, inner.kind
+
+        def read(self, stream, cursor):
+            first = next(iter(self.inner.read(stream, cursor)), None)
+            while first is not None:
+                yield first
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(runner.registry, "build", lambda row: Repeating(real_build(row)))
+    sim.generate(250, seed=75)
+    started = time.monotonic()
+    run = run_sync()
+    assert time.monotonic() - started < 30
+    assert run["status"] == "failed" and "does not advance" in run["error"], run
+    monkeypatch.setattr(runner.registry, "build", real_build)
+    assert run_sync()["status"] == "succeeded"
+    refs = _refs(app)
+    assert len(refs) == len(set(refs)) == 250
