@@ -189,7 +189,7 @@ def _plain_offset(day: date) -> int:
 
 # -- the aggregate ---------------------------------------------------------------------
 
-def _where(filters: Filters):
+def conditions(filters: Filters):
     conds = []
     if filters.agencies is not None:
         conds.append(Report.agency_code.in_(sorted(filters.agencies)))
@@ -219,7 +219,7 @@ def aggregate(session, filters: Filters, group: str | None = None, now=None) -> 
         raise ValueError(f"unknown grouping {group!r}")
     pg = _is_pg(session)
     now = now or utcnow()
-    conds = _where(filters)
+    conds = conditions(filters)
     start = sa.func.coalesce(Report.dispositioned_at, Report.submitted_at)
     span = session.execute(sa.select(sa.func.min(_local_date(pg, start)),
                                      sa.func.max(_local_date(pg, start))).where(*conds)).one()
