@@ -64,12 +64,11 @@ def schedule_due() -> list[str]:
 
 
 def enqueue_due() -> list[str]:
-    from hub.extensions import db
-    from hub.models import utcnow
-    from hub.tasks.queue import enqueue
     from flask import current_app
 
-    from hub.models import Connector
+    from hub.extensions import db
+    from hub.models import Connector, utcnow
+    from hub.tasks.queue import enqueue
     ids = claim_due_connectors(db.session, utcnow())
     for cid in ids:
         job = enqueue(sync_connector, cid, "schedule", queue="sync")

@@ -8,6 +8,9 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+# The Sleman simulator and its connector, for the local-system and Redis fault tests.
+from tests.sync.conftest import connector, run_sync, sim, sleman_doc  # noqa: F401
+
 
 def plain_url(database_url: str) -> str:
     """The SQLAlchemy URL as a libpq one, for a side connection of our own."""

@@ -71,6 +71,7 @@ def test_readyz_reports_a_lost_database_and_recovers(app, client, db_url):
     assert client.get("/readyz").status_code == 200
     # Kill every connection the pool holds (idle ones too): pre-ping must notice.
     import psycopg
+
     from tests.faults.conftest import plain_url
     name = sa.make_url(db_url).database
     with psycopg.connect(plain_url(db_url), autocommit=True) as conn:

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models import Report, ReportExternalRef
-from tests.sync.conftest import connector, run_sync, sim, sleman_doc  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -15,7 +15,6 @@ from redis import Redis
 from hub.extensions import db
 from hub.models import Connector, ReportExternalRef, SyncRun
 from tests.faults.conftest import free_port
-from tests.sync.conftest import connector, sim, sleman_doc  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

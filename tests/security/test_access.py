@@ -21,7 +21,7 @@ from hub.extensions import db
 from hub.models import ApiClient, ReportEvent, hash_secret, utcnow
 from hub.sync import files
 from tests.helpers import report_payload
-from tests.ui.conftest import bantul_officer, make_user, page_csrf  # noqa: F401 (fixtures)
+from tests.ui.conftest import page_csrf
 
 PROBLEM = "application/problem+json"
 SLEMAN_FILE = Path(__file__).resolve().parents[2] / "mappings/kab-sleman/lapor-sleman.yaml"

@@ -16,8 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.services.attachments import ALLOWED
-from tests.api.test_attachments import (FILES, assert_problem, attachment_rows, raw_upload,
-                                        store, stored_files, upload)  # noqa: F401 (fixture)
+from tests.api.test_attachments import (
+    FILES,
+    assert_problem,
+    attachment_rows,
+    raw_upload,
+    stored_files,
+    upload,
+)
 
 pytestmark = pytest.mark.timeout(120)
 BOMB_SIZE = 20 * 1024 * 1024  # 20 MiB of zeros: about 20 KiB compressed

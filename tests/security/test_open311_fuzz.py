@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.extensions import db
-from tests.open311_facade.conftest import make_key  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.timeout(180)
 BASE = "/open311/v2"
