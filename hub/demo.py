@@ -42,16 +42,16 @@ def _client(name, agency, scopes, client_id):
     return client_id, secret
 
 
-def _officer():
-    """A liaison officer of Sleman for the web UI; a fresh password every demo start."""
+def _officer(email="petugas@slemankab.go.id", name="Petugas Sleman", role="officer"):
+    """A Sleman account for the web UI; a fresh password every demo start."""
     from werkzeug.security import generate_password_hash
 
     from hub.models import User
-    email, password = "petugas@slemankab.go.id", secrets.token_urlsafe(9)
+    password = secrets.token_urlsafe(9)
     user = db.session.query(User).filter_by(email=email).first()
     if user is None:
-        user = User(email=email, name="Petugas Sleman", agency_code="kab-sleman",
-                    role="officer", active=True, failed_logins=0)
+        user = User(email=email, name=name, agency_code="kab-sleman",
+                    role=role, active=True, failed_logins=0)
         db.session.add(user)
     user.password_hash = generate_password_hash(password, method="scrypt")
     user.failed_logins, user.locked_until = 0, None
@@ -75,6 +75,9 @@ def prepare(app) -> dict:
                                 "demo-national"),
         }
         creds["officer"] = _officer()
+        # The agency admin also edits connectors, webhooks and the agency's accounts.
+        creds["agency_admin"] = _officer("admin@slemankab.go.id", "Admin LAPOR Sleman",
+                                         "agency_admin")
         have_reports = db.session.query(Report).count() > 0
     if not have_reports:
         _post_demo_reports(app, *creds["sleman"])
@@ -169,6 +172,8 @@ def main():
              f"  database:   {app.config['SQLALCHEMY_DATABASE_URI']}"]
     officer = creds.pop("officer")
     lines.append(f"  web UI:     {url}/ui/  (sign in as {officer[0]} / {officer[1]})")
+    agency_admin = creds.pop("agency_admin")
+    lines.append(f"              agency admin: {agency_admin[0]} / {agency_admin[1]}")
     for who, (cid, secret) in creds.items():
         lines.append(f"  {who:9} client_id={cid} client_secret={secret}")
     lines.append(f"  try: curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: "

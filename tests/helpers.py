@@ -1,5 +1,6 @@
 """Test helpers: an authenticated API caller and sample payloads."""
 import itertools
+import socket
 
 _counter = itertools.count(1)
 
@@ -53,3 +54,9 @@ def report_payload(**overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
