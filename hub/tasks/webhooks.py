@@ -15,6 +15,7 @@ from hub.tasks.jobs import _app_context
 from hub.webhooks import settings
 
 _clients: dict = {}
+_quiet_until = 0.0
 BATCH = 100  # deliveries claimed at a time by one relay job
 
 
@@ -26,7 +27,7 @@ def _redis():
     from redis import Redis
     url = current_app.config.get("HUB_REDIS_URL")
     if url not in _clients:
-        _clients[url] = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        _clients[url] = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=0.5)
     return _clients[url]
 
 
@@ -36,12 +37,19 @@ def nudge() -> bool:
     The key is held (refreshed) while a relay runs and dropped just before its last
     look for work, so a burst of commits enqueues one job, and a commit the running relay
     may have missed enqueues the next. It expires by itself in case a job is lost."""
+    global _quiet_until
     if not current_app.config.get("HUB_REDIS_URL"):
         return False  # embedded: the scheduler relays in-process
+    if time.monotonic() < _quiet_until:
+        return False  # Redis failed a moment ago: don't make every commit wait for it
     queue = settings.get("HUB_WEBHOOK_QUEUE")
-    if not _redis().set(_nudge_key(queue), "1", nx=True, ex=30):
-        return False
-    _enqueue(queue)
+    try:
+        if not _redis().set(_nudge_key(queue), "1", nx=True, ex=30):
+            return False
+        _enqueue(queue)
+    except Exception:
+        _quiet_until = time.monotonic() + 5.0
+        raise
     return True
 
 
