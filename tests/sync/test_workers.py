@@ -78,6 +78,9 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(app, sim, connector, qu
     sim.generate(1500, seed=23, with_responses=True)
     expected_reports = len(sim.store.aduan)
     expected_refs = len(sim.store.aduan) + len(sim.store.tanggapan)
+    # A slow local system (each list page takes 0.3 s): a fast engine must not finish the
+    # whole backfill before the kill can land.
+    sim.fault("timeout", delay=0.3, paths=["/api/aduan"])
     q = Queue(queue_name, connection=Redis.from_url(REDIS_URL))
     q.enqueue("hub.tasks.jobs.sync_connector", connector, "schedule")
     worker = _worker(app, queue_name, burst=False)
@@ -90,6 +93,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(app, sim, connector, qu
     worker.wait(timeout=30)
     assert subprocess.run(["pgrep", "-f", f"queues {queue_name}"]).returncode == 1
     time.sleep(6)  # the dead worker's lease (5 s) expires
+    sim.fault("none")
     q.enqueue("hub.tasks.jobs.sync_connector", connector, "schedule")
     rerun = _worker(app, queue_name)
     assert rerun.wait(timeout=240) == 0, rerun.stdout.read().decode()[-2000:]
