@@ -8,7 +8,6 @@ import json
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -17,8 +16,7 @@ from hub.api.common import BEARER
 from hub.auth import current_principal, require
 from hub.errors import Problem, not_found
 from hub.extensions import db
-from hub.models import (EVENT_TYPES, Agency, ApiClient, WebhookDelivery, WebhookSubscription,
-                        utcnow)
+from hub.models import EVENT_TYPES, Agency, ApiClient, WebhookDelivery, WebhookSubscription, utcnow
 from hub.models.webhooks import DELIVERY_STATUSES, TEST_EVENT
 from hub.schemas.fields import Choice, Text, Timestamp
 from hub.services.access import in_scope

@@ -206,10 +206,11 @@ def deliver_due(session, limit: int = 50) -> int:
         WebhookSubscription.id.in_({d.subscription_id for d in deliveries}))).scalars()}
     secrets_ = {sid: signing.signing_secrets(s) for sid, s in subs.items()}
     limits = Limits.current()
-    futures = [_executor().submit(send, subs[d.subscription_id].url, d.message_id, d.body,
-                                  secrets_[d.subscription_id], limits) for d in deliveries]
+    futures = {d.id: _executor().submit(send, subs[d.subscription_id].url, d.message_id,
+                                        d.body, secrets_[d.subscription_id], limits)
+               for d in deliveries}
     session.commit()  # no transaction held open while the requests run
-    outcomes = dict(zip(ids, (f.result() for f in futures)))
+    outcomes = {delivery_id: f.result() for delivery_id, f in futures.items()}
     # One short transaction records the whole batch.
     deliveries = session.execute(sa.select(WebhookDelivery).where(
         WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)).scalars().all()

@@ -11,9 +11,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from hub.models import (EVENT_TYPES, ApiClient, Report, ReportAgency, ReportEvent, Response,
-                        WebhookDelivery, WebhookOutboxEvent, WebhookRelayCursor,
-                        WebhookSubscription, utcnow)
+from hub.models import (
+    EVENT_TYPES,
+    ApiClient,
+    Report,
+    ReportAgency,
+    ReportEvent,
+    Response,
+    WebhookDelivery,
+    WebhookOutboxEvent,
+    WebhookRelayCursor,
+    WebhookSubscription,
+    utcnow,
+)
 from hub.services.representations import reporter_for
 from hub.webhooks import payloads, settings
 

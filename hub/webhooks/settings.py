@@ -14,8 +14,8 @@ DEFAULTS = {
     # (longer when a batch could take longer: see delivery.claim_seconds).
     "HUB_WEBHOOK_CLAIM_SECONDS": 60.0,
     "HUB_WEBHOOK_CONCURRENCY": 16,  # parallel requests per relay job
-    "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": 24.0,
-    "HUB_WEBHOOK_RELAY_LINGER_SECONDS": 2.0,  # a relay job waits this long for new events  # the old secret keeps signing after rotation
+    "HUB_WEBHOOK_SECRET_OVERLAP_HOURS": 24.0,  # the old secret keeps signing after rotation
+    "HUB_WEBHOOK_RELAY_LINGER_SECONDS": 2.0,  # a relay job waits this long for new events
 }
 
 

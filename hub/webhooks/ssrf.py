@@ -46,7 +46,7 @@ def check_url(url: str, resolve: bool = True, allow: list | None = None) -> None
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeDestination(f"not a valid URL: {exc}")
+        raise UnsafeDestination(f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise UnsafeDestination("only http and https URLs can receive webhooks")
     if not parts.hostname:
@@ -60,7 +60,7 @@ def check_url(url: str, resolve: bool = True, allow: list | None = None) -> None
         infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
                                    type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeDestination(f"the host '{host}' does not resolve ({exc})")
+        raise UnsafeDestination(f"the host '{host}' does not resolve ({exc})") from None
     allow = allowed_networks() if allow is None else allow
     for info in infos:
         addr = ipaddress.ip_address(info[4][0].split("%")[0])

@@ -273,3 +273,41 @@ def test_a_failed_sync_run_emits_sync_failed(app, make_caller, fast, receiver, s
     [payload] = receiver.payloads()
     assert payload["type"] == "sync.failed" and payload["data"]["connector"] == connector
     assert payload["data"]["error"]
+
+
+def test_each_outcome_recorded_on_its_own_delivery(app, make_caller, fast, receiver, sleman):
+    """A batch is claimed in due-time order, not id order (a retry due after a newer
+    event): every outcome must land on the delivery it belongs to."""
+    from tests.webhooks.conftest import Receiver
+    failing = Receiver()
+    try:
+        failing.respond = lambda n, path: (503, {})
+        bad_owner, good_owner = make_caller("kab-sleman", WH), make_caller("kab-sleman", WH)
+        bad = subscribe(bad_owner, failing)
+        subscribe(good_owner, receiver)
+        for _ in range(3):
+            sleman.create_report()
+        from hub.webhooks.relay import fan_out
+        now = datetime.now(timezone.utc)
+        with app.app_context():
+            fan_out(db.session)
+            rows = db.session.execute(sa.select(WebhookDelivery).order_by(
+                WebhookDelivery.id)).scalars().all()
+            for rank, d in enumerate(rows):  # claimed in the reverse order of their ids
+                d.next_attempt_at = now - timedelta(seconds=rank)
+            db.session.commit()
+        assert relay(app, lambda: len(receiver.accepted) == 3)
+        by_sub = {}
+        for d in _deliveries(app):
+            by_sub.setdefault(str(d.subscription_id), []).append(d)
+        for sid, rows in by_sub.items():
+            with app.app_context():
+                codes = {a.status_code for d in rows for a in db.session.get(
+                    WebhookDelivery, d.id).attempt_log}
+            if sid == bad["id"]:
+                assert codes == {503} and {d.status for d in rows} == {"pending"}
+            else:
+                assert codes == {200} and {d.status for d in rows} == {"succeeded"}
+        assert len(failing.requests) >= 3
+    finally:
+        failing.stop()
