@@ -1,7 +1,7 @@
 """open311 facade: client API keys and request tokens
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-23 20:30:00
 
 """
@@ -11,7 +11,7 @@ import hub.models.types
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
