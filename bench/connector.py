@@ -4,9 +4,7 @@ at two sizes so that growth with the record count shows."""
 import json
 import subprocess
 import sys
-import time
 
-import requests
 import yaml
 
 from bench import harness
@@ -46,20 +44,7 @@ def bench_document(url: str) -> dict:
 def backfill(n: int) -> dict:
     db_url = harness.scratch_database("hub_bench_connector")
     env = harness.prepare_hub_db(db_url)
-    port = harness.free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
-                            "--api-key", "bench-key"], cwd=harness.ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(url + "/_sim/state", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        requests.post(url + "/_sim/generate", json={"count": n, "seed": 7},
-                      timeout=600).raise_for_status()
+    with harness.sleman_simulator(n) as url:
         doc_path = harness.ROOT / "var" / "bench" / "lapor-sleman.yaml"
         doc_path.parent.mkdir(parents=True, exist_ok=True)
         doc_path.write_text(yaml.safe_dump(bench_document(url), sort_keys=False))
@@ -71,9 +56,6 @@ def backfill(n: int) -> dict:
         assert result["status"] == "succeeded", result
         assert result["counts"]["created"] == n, result["counts"]
         return result
-    finally:
-        sim.terminate()
-        sim.wait(timeout=30)
 
 
 def run(sizes=(20_000, 100_000)) -> list:

@@ -82,6 +82,29 @@ def gunicorn(env: dict, workers: int = 2, threads: int = 1, app: str = "wsgi:app
         proc.wait(timeout=30)
 
 
+@contextmanager
+def sleman_simulator(records: int, seed: int = 7, api_key: str = "bench-key"):
+    """The Sleman simulator in its own process with `records` complaints; yields its URL."""
+    port = free_port()
+    sim = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
+                            "--api-key", api_key], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(url + "/_sim/state", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        requests.post(url + "/_sim/generate", json={"count": records, "seed": seed},
+                      timeout=600).raise_for_status()
+        yield url
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
 def token(url: str, client_id: str, secret: str) -> str:
     resp = requests.post(url + "/api/v1/auth/token",
                          json={"client_id": client_id, "client_secret": secret}, timeout=10)
@@ -92,7 +115,8 @@ def token(url: str, client_id: str, secret: str) -> str:
 def print_table(title: str, rows: list[tuple]) -> str:
     header, *body = rows
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+    def line(r):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
     text = "\n".join([f"### {title}", "", line(header),
                       "|" + "|".join("-" * (w + 2) for w in widths) + "|",
                       *[line(r) for r in body], ""])
