@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hub.models import (
     SLA_FIELDS,
@@ -70,15 +70,32 @@ def _forget_memo_on_change(session, flush_context):
 
 # --- agencies: who inherits from whom ---------------------------------------------------
 
+def _lineage_query():
+    # One recursive query for the whole chain (a backfill page touches a dozen units, each
+    # three levels deep), built once. UNION, not UNION ALL: a cycle in the data repeats a
+    # row and so ends the recursion.
+    up = (sa.select(Agency.code, Agency.parent_code)
+          .where(Agency.code == sa.bindparam("code")).cte("lineage_up", recursive=True))
+    above = aliased(Agency)
+    up = up.union(sa.select(above.code, above.parent_code)
+                  .join(up, above.code == up.c.parent_code))
+    return sa.select(up.c.code, up.c.parent_code)
+
+
+_LINEAGE_QUERY = _lineage_query()
+
+
 def lineage(session, agency_code) -> tuple:
     """The agency and the agencies above it, nearest first; () for no agency."""
+    if agency_code is None:
+        return ()
     memo = _memo(session, "lineage")
     if agency_code not in memo:
+        parents = dict(session.execute(_LINEAGE_QUERY, {"code": agency_code}).all())
         chain, code = [], agency_code
         while code is not None and code not in chain:  # a cycle in the data must not hang
             chain.append(code)
-            code = session.execute(sa.select(Agency.parent_code)
-                                   .where(Agency.code == code)).scalar_one_or_none()
+            code = parents.get(code)
         memo[agency_code] = tuple(chain)
     return memo[agency_code]
 
@@ -108,6 +125,16 @@ class Settings:
     tier_rule_sources: dict = field(default_factory=dict)
 
 
+def _settings_rows(session) -> dict:
+    """Every agency's overrides, read once per transaction: few agencies set any, and a
+    page of reports from a dozen units would otherwise read them a dozen times."""
+    memo = _memo(session, "settings_rows")
+    if not memo:
+        memo[None] = {r.agency_code: r for r in session.execute(
+            sa.select(AgencySlaSettings)).scalars()}
+    return memo[None]
+
+
 def settings_for(session, agency_code) -> Settings:
     """The limits in force for an agency: its own overrides, else the nearest agency
     above it that set one, else the national default; field by field."""
@@ -115,11 +142,7 @@ def settings_for(session, agency_code) -> Settings:
     if agency_code in memo:
         return memo[agency_code]
     chain = lineage(session, agency_code)
-    rows = {}
-    if chain:
-        rows = {r.agency_code: r for r in session.execute(
-            sa.select(AgencySlaSettings).where(AgencySlaSettings.agency_code.in_(chain))
-        ).scalars()}
+    rows = _settings_rows(session) if chain else {}
     days, sources = {}, {}
     for name in SLA_FIELDS:
         days[name], sources[name] = DEFAULT_DAYS[name], NATIONAL
@@ -159,6 +182,20 @@ def tier_for(session, category_code, rules: dict) -> str:
 
 # --- the calendar -----------------------------------------------------------------------
 
+def _holidays_by_agency(session, year: int) -> dict:
+    """{agency code, or None for national: its holiday dates} for one year, read once per
+    transaction for all agencies (the table holds a few dozen rows a year)."""
+    memo = _memo(session, "holiday_rows")
+    if year not in memo:
+        found: dict = {}
+        for day, code in session.execute(
+                sa.select(Holiday.date, Holiday.agency_code).where(
+                    Holiday.date >= date(year, 1, 1), Holiday.date <= date(year, 12, 31))):
+            found.setdefault(code, set()).add(day)
+        memo[year] = found
+    return memo[year]
+
+
 def holidays(session, agency_code, year: int) -> set[date]:
     """Non-working weekdays and weekends alike that are holidays for this agency: the
     national ones and those of the agency or any agency above it."""
@@ -166,11 +203,9 @@ def holidays(session, agency_code, year: int) -> set[date]:
     memo = _memo(session, "holidays")
     key = (chain, year)
     if key not in memo:
-        memo[key] = set(session.execute(
-            sa.select(Holiday.date).where(
-                Holiday.date >= date(year, 1, 1), Holiday.date <= date(year, 12, 31),
-                sa.or_(Holiday.agency_code.is_(None), Holiday.agency_code.in_(chain)))
-        ).scalars())
+        by_agency = _holidays_by_agency(session, year)
+        memo[key] = set(by_agency.get(None, ())).union(
+            *(by_agency.get(code, ()) for code in chain))
     return memo[key]
 
 
@@ -182,12 +217,19 @@ def add_working_days(session, start: datetime, days: int, agency_code=None) -> d
     """The end (23:59:59 WIB, returned in UTC) of the `days`-th working day after the
     Jakarta date of `start`."""
     day = start.astimezone(JAKARTA).date()
-    remaining = days
-    while remaining > 0:
-        day += timedelta(days=1)
-        if is_working_day(session, day, agency_code):
-            remaining -= 1
-    return datetime.combine(day, END_OF_DAY, JAKARTA).astimezone(timezone.utc)
+    # Reports of one page mostly share a day and an agency: count each deadline once.
+    memo = _memo(session, "deadlines")
+    key = (day, days, agency_code)
+    if key not in memo:
+        remaining, year, off = days, None, set()
+        while remaining > 0:
+            day += timedelta(days=1)
+            if day.year != year:
+                year, off = day.year, holidays(session, agency_code, day.year)
+            if day.weekday() < 5 and day not in off:
+                remaining -= 1
+        memo[key] = datetime.combine(day, END_OF_DAY, JAKARTA).astimezone(timezone.utc)
+    return memo[key]
 
 
 # --- the running clock ------------------------------------------------------------------
