@@ -13,6 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from hub.models import Counter, ReportEvent, utcnow
+from hub.services.ingest import insert_rows
 
 _PENDING = "pending_events"
 
@@ -65,13 +66,18 @@ def _write_pending_events(session):
     first = last - len(rows) + 1
     for offset, row in enumerate(rows):
         row["seq"] = first + offset
-    session.execute(sa.insert(ReportEvent), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # One COPY: several times cheaper per row than the ORM bulk insert, which was
+        # about a seventh of a backfill page.
+        insert_rows(session, ReportEvent.__table__, rows)
+    else:
+        session.execute(sa.insert(ReportEvent), rows)
 
 
 # Per-transaction memos kept in session.info by the services; none may outlive the
 # transaction (a lock memo would skip a lock the next transaction needs).
 TRANSACTION_MEMOS = (_PENDING, "claimed_systems", "locked_systems", "tracking_pool",
-                     "holiday_cache", "master_codes", "agency_scopes")
+                     "holiday_cache", "master_codes", "agency_scopes", "sla_memo")
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
