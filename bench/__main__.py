@@ -1,7 +1,7 @@
-"""`python -m bench [--reports N]`: run the benchmarks and print their tables."""
+"""`python -m bench [--only NAME]`: run the benchmarks and print their tables."""
 import argparse
 
-from bench import connector, harness, ingest, reads, scaleout
+from bench import connector, harness, ingest, reads, scaleout, webhooks
 
 
 def main():
@@ -11,8 +11,10 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000],
                         help="connector backfill sizes (default 20000 100000)")
-    parser.add_argument("--only", choices=["ingest", "connector", "reads", "webhooks"],
-                        default=None)
+    parser.add_argument("--only", default=None,
+                        choices=["ingest", "connector", "reads", "scaleout", "webhooks"])
+    parser.add_argument("--scale-records", type=int, default=5_000,
+                        help="records per local system in the scale-out run (default 5000)")
     parser.add_argument("--webhook-events", type=int, default=300,
                         help="reports whose events are delivered (default 300)")
     parser.add_argument("--read-reports", type=int, default=20_000,
@@ -29,9 +31,8 @@ def main():
                             reads.run(args.read_reports, workers=args.workers))
     if args.only in (None, "scaleout"):
         harness.print_table("Scale-out: one sync load on 1, 2 and 4 RQ workers",
-                            scaleout.run())
+                            scaleout.run(args.scale_records))
     if args.only in (None, "webhooks"):
-        from bench import webhooks
         harness.print_table("Webhooks: delivery to a local receiver (gunicorn + RQ workers)",
                             webhooks.run(args.webhook_events, workers=args.workers))
 
