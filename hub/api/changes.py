@@ -8,8 +8,8 @@ from hub.api.common import BEARER
 from hub.auth import current_principal, require
 from hub.extensions import db
 from hub.models import Report, ReportEvent, Response
-from hub.schemas.fields import Text, Timestamp
-from hub.schemas.reports import ReportOutSchema, ResponseOutSchema
+from hub.schemas.changes import ChangeSchema
+from hub.schemas.fields import Text
 from hub.services import access
 from hub.services.representations import report_dict, response_dict
 
@@ -19,20 +19,6 @@ blp = Blueprint("changes", __name__, description="Change feed")
 class ChangesQuerySchema(Schema):
     cursor = Text(validate=validate.Length(max=500))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-
-
-class ChangeSchema(Schema):
-    seq = fields.Integer()
-    type = fields.String()
-    occurred_at = Timestamp()
-    report_id = fields.UUID()
-    report_version = fields.Integer()
-    source_system = fields.String(allow_none=True)
-    actor_agency = fields.String(allow_none=True)
-    data = fields.Dict(allow_none=True)
-    report = fields.Nested(ReportOutSchema, metadata={"description": "the report as it is "
-                                                                     "now"})
-    response = fields.Nested(ResponseOutSchema, allow_none=True)
 
 
 class ChangePageSchema(Schema):

@@ -30,6 +30,15 @@ def scope(principal) -> frozenset | None:
     return memo[principal.agency]
 
 
+def agencies_in_scope(session, principal) -> list:
+    """(code, name) of the agencies a caller acts for, by name: the choices of its forms."""
+    covered = scope(principal)
+    stmt = sa.select(Agency.code, Agency.name).order_by(Agency.name)
+    if covered is not None:
+        stmt = stmt.where(Agency.code.in_(covered))
+    return list(session.execute(stmt))
+
+
 def in_scope(principal, agency_code) -> bool:
     covered = scope(principal)
     return covered is None or agency_code in covered

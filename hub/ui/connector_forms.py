@@ -182,19 +182,12 @@ def schema_errors(schema: dict, config: dict) -> dict:
 
 # -- pages -----------------------------------------------------------------------------
 
-def _agencies():
-    covered = access.scope(g.principal)
-    stmt = sa.select(Agency.code, Agency.name).order_by(Agency.name)
-    if covered is not None:
-        stmt = stmt.where(Agency.code.in_(covered))
-    return list(db.session.execute(stmt))
-
-
 def _render(kind, conn, fields, values, errors, common, secret_names, has_secret, status=200):
     return render_template("ui/connector_form.html", kind=kind, conn=conn, fields=fields,
                            values=values, errors=errors, common=common,
                            secret_names=secret_names, has_secret=has_secret,
-                           kinds=sorted(registry.kinds()), agencies=_agencies()), status
+                           kinds=sorted(registry.kinds()),
+                           agencies=access.agencies_in_scope(db.session, g.principal)), status
 
 
 @bp.route("/connectors/new", methods=["GET", "POST"])

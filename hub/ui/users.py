@@ -25,21 +25,14 @@ def _in_scope(user) -> bool:
     return user.agency_code is not None and access.in_scope(g.principal, user.agency_code)
 
 
-def _agencies():
-    covered = access.scope(g.principal)
-    stmt = sa.select(Agency.code, Agency.name).order_by(Agency.name)
-    if covered is not None:
-        stmt = stmt.where(Agency.code.in_(covered))
-    return list(db.session.execute(stmt))
-
-
 def _page(form=None, errors=None, status=200):
     covered = access.scope(g.principal)
     stmt = sa.select(User).order_by(User.agency_code, User.email)
     if covered is not None:
         stmt = stmt.where(User.agency_code.in_(covered))
     return render_template("ui/users.html", users=db.session.execute(stmt).scalars().all(),
-                           agencies=_agencies(), roles=GRANTABLE[g.user.role],
+                           agencies=access.agencies_in_scope(db.session, g.principal),
+                           roles=GRANTABLE[g.user.role],
                            form=form or {"agency": g.user.agency_code or ""},
                            errors=errors or {}, min_password=MIN_PASSWORD), status
 

@@ -7,29 +7,13 @@ responsible agency and admin).
 """
 import json
 
-from marshmallow import Schema, fields
-
 from hub.auth import Principal
+from hub.schemas.changes import ChangeSchema
 from hub.schemas.fields import Timestamp
-from hub.schemas.reports import ReportOutSchema, ResponseOutSchema
 from hub.services import access
 from hub.services.representations import report_dict, response_dict
 
-
-class ReportEventData(Schema):
-    seq = fields.Integer()
-    type = fields.String()
-    occurred_at = Timestamp()
-    report_id = fields.UUID()
-    report_version = fields.Integer()
-    source_system = fields.String(allow_none=True)
-    actor_agency = fields.String(allow_none=True)
-    data = fields.Dict(allow_none=True)
-    report = fields.Nested(ReportOutSchema)
-    response = fields.Nested(ResponseOutSchema, allow_none=True)
-
-
-_EVENT = ReportEventData()
+_EVENT = ChangeSchema()
 _TIMESTAMP = Timestamp()
 
 
