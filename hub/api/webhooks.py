@@ -323,7 +323,7 @@ def replay(body, sub_id):
     client = db.session.get(ApiClient, sub.client_id)
     queued = relay.replay(db.session, sub, payloads.principal_of(client), body["since"],
                           body["until"])
-    db.session.info[outbox._NUDGE] = True
+    outbox.wake(db.session)
     return {"queued": queued}
 
 
@@ -370,8 +370,5 @@ def retry_delivery(delivery_id):
     if not sub.active:
         raise Problem(409, "Subscription disabled", sub.disabled_reason or
                       "Re-enable it first (PATCH active=true).", slug="subscription-disabled")
-    now = utcnow()
-    d.status, d.next_attempt_at = "pending", now
-    d.retry_until = now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))
-    db.session.info[outbox._NUDGE] = True
+    sending.requeue(db.session, d)
     return d

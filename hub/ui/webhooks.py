@@ -288,10 +288,7 @@ def webhook_retry(delivery_id):
     elif d.status == "succeeded":
         flash(i18n.t("webhooks.err_delivered"), "error")
     else:
-        now = utcnow()
-        d.status, d.next_attempt_at = "pending", now
-        d.retry_until = now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))
-        db.session.info[outbox._NUDGE] = True  # wake the relay after the commit
+        sending.requeue(db.session, d)
         db.session.commit()
         flash(i18n.t("webhooks.retry_queued", id=d.message_id), "ok")
     return redirect(url_for("ui.webhook", sub_id=sub.id))
@@ -327,7 +324,7 @@ def webhook_replay(sub_id):
     if errors:
         return _log_page(sub, client, errors, form, 422)
     queued = relay.replay(db.session, sub, payloads.principal_of(client), since, until)
-    db.session.info[outbox._NUDGE] = True
+    outbox.wake(db.session)
     db.session.commit()
     flash(i18n.t("webhooks.replay_queued", n=queued), "ok")
     return redirect(url_for("ui.webhook", sub_id=sub.id))

@@ -222,6 +222,15 @@ def deliver_due(session, limit: int = 50) -> int:
     return len(futures)
 
 
+def requeue(session, delivery) -> None:
+    """Send a delivery again (by hand): due now, with a fresh retry window."""
+    from hub.webhooks import outbox
+    now = utcnow()
+    delivery.status, delivery.next_attempt_at = "pending", now
+    delivery.retry_until = now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))
+    outbox.wake(session)
+
+
 def attempt_now(session, delivery) -> Outcome:
     """Send one delivery immediately (the test ping), recording it like any attempt."""
     sub = session.get(WebhookSubscription, delivery.subscription_id)

@@ -24,6 +24,12 @@ def emit(session, type_: str, agency_code, data: dict) -> None:
     session.info[_NUDGE] = True
 
 
+def wake(session) -> None:
+    """Have the relay look as soon as this transaction commits (new or re-queued
+    deliveries); without a commit nothing is sent."""
+    session.info[_NUDGE] = True
+
+
 def _note_report_events(session):
     # Runs before hub.services.events writes (and forgets) the pending report events.
     if events.pending(session):
