@@ -1,6 +1,10 @@
 """Test helpers: an authenticated API caller and sample payloads."""
 import itertools
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 _counter = itertools.count(1)
 
@@ -60,3 +64,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_worker(app, queue_name: str, *, burst: bool = True, env: dict | None = None):
+    """A real `hub worker` process on the test app's database and REDIS_URL, listening to
+    queue_name, in its own process group (a kill then reaches RQ's forked work horse)."""
+    from tests.conftest import REDIS_URL
+    full_env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                    HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"],
+                    **(env or {}))
+    args = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues",
+            queue_name] + (["--burst"] if burst else [])
+    return subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)

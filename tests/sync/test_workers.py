@@ -1,7 +1,5 @@
 """Real RQ workers on real Redis: scheduling, one run per connector, SIGKILL mid-run."""
-import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -13,8 +11,7 @@ from rq import Queue
 from hub.extensions import db
 from hub.models import Connector, Report, ReportExternalRef, SyncRun
 from tests.conftest import REDIS_URL
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.helpers import start_worker
 
 
 @pytest.fixture
@@ -23,14 +20,8 @@ def queue_name():
 
 
 def _worker(app, queue_name, *, burst=True, extra_env=None):
-    env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"],
-               HUB_SYNC_LEASE_SECONDS="5", **(extra_env or {}))
-    args = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues",
-            queue_name] + (["--burst"] if burst else [])
-    # Its own process group, so a kill reaches RQ's work horse (a forked child) too.
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return start_worker(app, queue_name, burst=burst,
+                        env={"HUB_SYNC_LEASE_SECONDS": "5", **(extra_env or {})})
 
 
 def _runs(app):

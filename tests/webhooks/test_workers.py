@@ -3,7 +3,6 @@ SIGKILL mid-delivery loses nothing."""
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
@@ -15,9 +14,9 @@ from rq import Queue
 from hub.extensions import db
 from hub.models import WebhookDelivery
 from tests.conftest import REDIS_URL
+from tests.helpers import start_worker
 from tests.webhooks.conftest import FAST, subscribe
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WH = "reports:read webhooks:manage"
 
 
@@ -39,15 +38,9 @@ def via_redis(app, queue_name):
 
 
 def _worker(app, queue_name, *, burst=True, extra_env=None):
-    env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"],
-               HUB_WEBHOOK_QUEUE=queue_name)
-    env.update({k: str(v) for k, v in FAST.items()})
-    env.update(extra_env or {})
-    args = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues",
-            queue_name] + (["--burst"] if burst else [])
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    env = {"HUB_WEBHOOK_QUEUE": queue_name, **{k: str(v) for k, v in FAST.items()},
+           **(extra_env or {})}
+    return start_worker(app, queue_name, burst=burst, env=env)
 
 
 def _deliveries(app):
