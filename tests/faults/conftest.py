@@ -1,7 +1,6 @@
 """Helpers for fault tests: pause a request mid-transaction with a lock held from a side
 connection, find the paused backend, and free ports for servers we start ourselves."""
 import contextlib
-import socket
 import time
 
 import psycopg
@@ -46,12 +45,6 @@ def terminate(database_url: str, pids) -> None:
     with psycopg.connect(plain_url(database_url), autocommit=True) as conn:
         for pid in pids:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import requests
 import sqlalchemy as sa
 
 from hub.extensions import db
-from tests.faults.conftest import events_counter_held, free_port, lock_waiter_pids
-from tests.helpers import report_payload
+from tests.faults.conftest import events_counter_held, lock_waiter_pids
+from tests.helpers import free_port, report_payload
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -86,7 +86,7 @@ def test_database_unreachable_is_503_everywhere(app, tmp_path):
     """PostgreSQL not there at all (nothing listens on its port): readiness says so, the
     API answers 503 problem+json with Retry-After (never a 500), liveness stays up."""
     from hub import create_app
-    from tests.faults.conftest import free_port
+    from tests.helpers import free_port
     url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(port=free_port())
     down = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": url.render_as_string(False),

@@ -14,7 +14,7 @@ from redis import Redis
 
 from hub.extensions import db
 from hub.models import Connector, ReportExternalRef, SyncRun
-from tests.faults.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

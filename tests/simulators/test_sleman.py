@@ -1,5 +1,4 @@
 """The Sleman local-system simulator over real HTTP (run_simulator on 127.0.0.1)."""
-import socket
 import subprocess
 import sys
 import threading
@@ -11,6 +10,7 @@ import pytest
 import requests
 
 from simulators.sleman.testing import run_simulator
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WIB_SUFFIX = "+07:00"
@@ -477,14 +477,8 @@ def test_html_page_lists_and_escapes(sim):
     assert "Diproses" in html  # the response moved it on
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_module_runner_starts_with_generated_data(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
                              "--api-key", "kunci-uji", "--generate", "7", "--seed", "2",
                              "--db", str(tmp_path / "run.sqlite3")], cwd=ROOT,
