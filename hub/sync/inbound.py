@@ -138,12 +138,12 @@ class RecordApplier:
     def _known_refs(self, external_ids) -> dict:
         if not external_ids:
             return {}
-        from hub.services.ingest import plan_each_time
-        plan_each_time(self.session)
-        rows = self.session.execute(sa.select(
-            ReportExternalRef.external_id, ReportExternalRef.payload_hash).where(
-            ReportExternalRef.system == self.conn.system,
-            ReportExternalRef.external_id.in_(external_ids)))
+        from hub.services.ingest import planned_each_time
+        with planned_each_time(self.session):
+            rows = self.session.execute(sa.select(
+                ReportExternalRef.external_id, ReportExternalRef.payload_hash).where(
+                ReportExternalRef.system == self.conn.system,
+                ReportExternalRef.external_id.in_(external_ids))).all()
         return {r.external_id: r.payload_hash for r in rows}
 
     def _held_ids(self, recs) -> set:
