@@ -11,6 +11,7 @@ from hub.api.sources import check_ref
 from hub.auth import current_principal, require
 from hub.errors import Problem, validation_problem
 from hub.extensions import db
+from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
 from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
                                  StatusChangeSchema)
@@ -70,9 +71,10 @@ class BatchResultSchema(Schema):
 
 
 # Schema instances are reusable and cost more to build than to run: build them once.
-OPERATION = OperationSchema()
-SOURCE_REPORT = SourceReportInSchema()
-RESPONSE_IN = ResponseInSchema()
+# Item loads go through the fast path: the same results and errors as the schemas' own.
+OPERATION = FastLoad(OperationSchema())
+SOURCE_REPORT = FastLoad(SourceReportInSchema())
+RESPONSE_IN = FastLoad(ResponseInSchema())
 STATUS_CHANGE = StatusChangeSchema()
 EXTERNAL_REF = ExternalRefSchema()
 

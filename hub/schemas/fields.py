@@ -16,12 +16,21 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in value:
-            raise ValidationError("must not contain NUL (\\u0000) characters")
-        if _SURROGATE.search(value):
-            raise ValidationError("must not contain unpaired UTF-16 surrogates "
-                                  "(\\ud800-\\udfff); send valid Unicode")
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValidationError(problem)
         return value
+
+
+def text_problem(value: str) -> str | None:
+    """Why a str cannot be stored as PostgreSQL text, or None (Text and the fast load
+    path share it)."""
+    if "\x00" in value:
+        return "must not contain NUL (\\u0000) characters"
+    if not value.isascii() and _SURROGATE.search(value):
+        return ("must not contain unpaired UTF-16 surrogates (\\ud800-\\udfff); "
+                "send valid Unicode")
+    return None
 
 
 class Timestamp(fields.DateTime):
