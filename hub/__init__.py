@@ -46,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=app.config.get("LOG_LEVEL", logging.INFO))
 
     db.init_app(app)
+    with app.app_context():
+        from hub import liveness
+        liveness.watch(db.engine)
     migrate.init_app(app, db, directory=str(hub_config.ROOT / "migrations"))
     api = HubApi(app, spec_kwargs=API_SPEC)
 

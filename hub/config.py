@@ -55,7 +55,9 @@ DEFAULTS = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_REDOC_PATH": "/docs",
     "OPENAPI_REDOC_URL": None,  # set in create_app to a locally served bundle
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No pool_pre_ping: hub.liveness checks a pooled connection without a round trip.
+    # Recycling bounds how long a connection a firewall dropped silently can linger.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "JSON_SORT_KEYS": False,
 }
 

@@ -15,7 +15,7 @@ from hub.models import Attachment, Report, ReportEvent
 from hub.schemas.reports import (AttachmentOutSchema, DispositionSchema, EventListSchema,
                                  PageQuerySchema, ReportInSchema, ReportListQuerySchema,
                                  ReportOutSchema, ReportPageSchema, StatusChangeSchema)
-from hub.services import access, attachments
+from hub.services import access, attachments, listing
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
 from hub.services.representations import attachment_dict, report_dict, report_json
@@ -66,8 +66,7 @@ def list_reports(args):
         stmt = stmt.where(sa.tuple_(Report.updated_at, Report.id) > sa.tuple_(
             sa.literal(ts, Report.updated_at.type), sa.literal(rid, Report.id.type)))
     limit = args["limit"]
-    rows = db.session.execute(
-        stmt.order_by(Report.updated_at, Report.id).limit(limit + 1)).scalars().all()
+    rows = listing.report_views(db.session, stmt, (Report.updated_at, Report.id), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None

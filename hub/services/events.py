@@ -77,7 +77,8 @@ def _write_pending_events(session):
 # Per-transaction memos kept in session.info by the services; none may outlive the
 # transaction (a lock memo would skip a lock the next transaction needs).
 TRANSACTION_MEMOS = (_PENDING, "claimed_systems", "locked_systems", "tracking_pool",
-                     "holiday_cache", "master_codes", "agency_scopes", "sla_memo")
+                     "holiday_cache", "master_codes", "agency_scopes", "agency_scope_answers",
+                     "sla_memo")
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

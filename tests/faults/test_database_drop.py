@@ -1,5 +1,5 @@
 """PostgreSQL drops the connection mid-request: a clean 503 problem+json with nothing
-partial, and the next request works (pool_pre_ping replaces the dead connection)."""
+partial, and the next request works (hub.liveness replaces the dead connection)."""
 import threading
 
 import pytest
@@ -69,7 +69,7 @@ def test_connection_killed_mid_request_is_503_and_nothing_partial(app, db_url, s
 
 def test_readyz_reports_a_lost_database_and_recovers(app, client, db_url):
     assert client.get("/readyz").status_code == 200
-    # Kill every connection the pool holds (idle ones too): pre-ping must notice.
+    # Kill every connection the pool holds (idle ones too): the liveness check must notice.
     import psycopg
 
     from tests.faults.conftest import plain_url
