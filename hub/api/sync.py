@@ -18,6 +18,7 @@ from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceRepo
 from hub.services import access, events, ingest
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
+from hub.services.tracking import reserve_tracking_ids
 from hub.services.responses import add_response
 
 log = logging.getLogger(__name__)
@@ -180,10 +181,14 @@ def _bulk_creates(operations, claimed: set) -> dict:
         candidates.append((index, key, raw))
     if not candidates:
         return {}
-    known = ingest.existing_refs(db.session, [key for _, key, _ in candidates])
+    # The session itself, not the scoped proxy: the rules read session.info several
+    # times per report, and each proxied access looks the session up again.
+    session = db.session()
+    known = ingest.existing_refs(session, [key for _, key, _ in candidates])
     outcomes, built, built_at = {}, [], []
     try:
-        with events.savepoint(db.session):
+        with events.savepoint(session):
+            reserve_tracking_ids(session, len(candidates) - len(known))
             for index, key, raw in candidates:
                 if key in known:
                     continue
@@ -192,14 +197,14 @@ def _bulk_creates(operations, claimed: set) -> dict:
                     check_ref(*key)
                     data = _load(SOURCE_REPORT, raw["report"])
                     built.append(report_service.build_report(
-                        db.session, data, actor(key[0]), external_ref=key,
+                        session, data, actor(key[0]), external_ref=key,
                         status=data.get("status"),
                         source_updated_at=data.get("source_updated_at"),
                         payload_hash=report_service.payload_fingerprint(raw["report"])))
                     built_at.append(index)
                 except Problem as problem:
                     outcomes[index] = _failure(problem)
-            ingest.insert_built(db.session, built)
+            ingest.insert_built(session, built)
     except (Problem, IntegrityError):
         log.warning("bulk create of %d reports failed; taking them one by one", len(built))
         return {}

@@ -134,7 +134,7 @@ def build_report(session, data: dict, actor: Actor, *, external_ref=None, status
     events.record(session, report, "report.created", **actor.event_kwargs(),
                   data={"status": "received", "agency": agency})
     if status and status != "received":
-        walk_to(session, report, status, actor)
+        walk_to(session, report, status, actor, deadline=False)
     report.due_at = sla.due_at(session, report)
     return report, companions
 
@@ -152,8 +152,10 @@ def _bump(report, now=None):
     report.updated_at = now or utcnow()
 
 
-def apply_status(session, report, target: str, actor: Actor, note=None) -> None:
-    """One legal step of the life-cycle, with its milestone and event."""
+def apply_status(session, report, target: str, actor: Actor, note=None, *,
+                 deadline=True) -> None:
+    """One legal step of the life-cycle, with its milestone and event. deadline=False
+    leaves due_at to the caller (a walk of several steps sets it once, at the end)."""
     now = utcnow()
     before = report.status
     if target == "dispositioned":
@@ -170,7 +172,8 @@ def apply_status(session, report, target: str, actor: Actor, note=None) -> None:
     _bump(report, now)
     events.record(session, report, "report.status_changed", **actor.event_kwargs(),
                   data={"from": before, "to": target, "note": note})
-    report.due_at = sla.due_at(session, report)
+    if deadline:
+        report.due_at = sla.due_at(session, report)
 
 
 def illegal_transition(current: str, target: str) -> Problem:
@@ -189,12 +192,16 @@ def change_status(session, report, target: str, actor: Actor, note=None) -> None
     apply_status(session, report, target, actor, note)
 
 
-def walk_to(session, report, target: str, actor: Actor) -> None:
+def walk_to(session, report, target: str, actor: Actor, *, deadline=True) -> None:
     steps = lifecycle.path(report.status, target)
     if steps is None:
         raise illegal_transition(report.status, target)
+    # due_at depends only on where the walk ends: computed once, not per step (a backfill
+    # walks most records two or three steps).
     for step in steps:
-        apply_status(session, report, step, actor)
+        apply_status(session, report, step, actor, deadline=False)
+    if steps and deadline:
+        report.due_at = sla.due_at(session, report)
 
 
 def disposition(session, report, to_agency: str, actor: Actor, note=None) -> None:

@@ -38,6 +38,14 @@ def allocate_tracking_ids(session, n: int) -> list[str]:
     return [f"{num}{damm(str(num))}" for num in taken]
 
 
+def reserve_tracking_ids(session, n: int) -> None:
+    """Fill the pool so that the next n allocate_tracking_ids(session, 1) calls need no
+    round trip: a page or batch of new reports fetches its numbers at once."""
+    pool = session.info.setdefault("tracking_pool", [])
+    if len(pool) < n:
+        pool.extend(_fetch(session, n - len(pool)))
+
+
 def _fetch(session, n: int):
     if session.get_bind().dialect.name == "postgresql":
         return session.execute(

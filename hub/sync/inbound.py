@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
+from sqlalchemy.orm import scoped_session
 
 from hub.auth import Principal
 from hub.errors import Problem, flatten_errors
@@ -16,6 +17,7 @@ from hub.services import reports as report_service
 from hub.services.reports import Actor
 from hub.services.responses import add_response
 from hub.services.responses import find_by_ref as find_response_by_ref
+from hub.services.tracking import reserve_tracking_ids
 
 log = logging.getLogger(__name__)
 # Loaded through the fast path: the same results and errors as the schemas' own load.
@@ -28,9 +30,13 @@ def connector_principal(conn) -> Principal:
                      frozenset({"reports:read", "reports:write"}))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value):
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        # Plain values are most of a record: skip the call for them.
+        return {k: v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [jsonable(v) for v in value]
     if isinstance(value, (datetime, date)):
@@ -50,6 +56,11 @@ class RecordApplier:
     created, updated, unchanged, stale, echo, held, failed."""
 
     def __init__(self, session, conn, mappings):
+        # The session itself, not Flask-SQLAlchemy's scoped proxy: the rules read
+        # session.info several times per record, and each proxied access looks the
+        # session up again (~7 % of a backfill).
+        if isinstance(session, scoped_session):
+            session = session()
         self.session, self.conn, self.mappings = session, conn, mappings
         self.principal = connector_principal(conn)
         self.actor = Actor(self.principal, conn.system)
@@ -163,6 +174,7 @@ class RecordApplier:
         built, at = [], []
         try:
             with events.savepoint(self.session):
+                reserve_tracking_ids(self.session, len(fresh))
                 for index, rec, payload, unit in fresh:
                     try:
                         data = SOURCE_REPORT.load(
