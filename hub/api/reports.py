@@ -84,7 +84,7 @@ def list_reports(args):
 @blp.response(200, ReportOutSchema)
 def get_report(report_id):
     """One report, by hub id or tracking id"""
-    report = access.get_report(db.session, report_id, current_principal())
+    report = access.read_report(db.session, report_id, current_principal())
     return with_etag(jsonify(report_json(report, current_principal())), report)
 
 

@@ -4,11 +4,11 @@ import re
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from hub.errors import Problem, not_found
 from hub.extensions import db
 from hub.models import Agency, Report, ReportAgency
+from hub.services import listing
 
 _TRACKING = re.compile(r"^\d{2,20}$")
 
@@ -41,19 +41,19 @@ def _subtree_of(agency) -> sa.Select:
 
 @functools.cache
 def _read_by_key(national: bool, by_tracking: bool) -> sa.Select:
-    """A report by key with its refs, attachments and whether the caller's agency
-    (bound as `agency`) covers the responsible agency: one round trip. Built once per
-    shape and bound per call; building the statement cost as much as running it."""
+    """A report by key with its refs and attachments (listing.with_children) and whether
+    the caller's agency (bound as `agency`) covers the responsible agency: one round trip.
+    Built once per shape and bound per call; building it cost as much as running it."""
     key = Report.tracking_id if by_tracking else Report.id
     if national:
-        stmt = sa.select(Report, sa.true())
+        stmt = sa.select(*Report.__table__.columns, sa.true().label("covered"))
     else:
         codes = _subtree_of(sa.bindparam("agency", type_=Agency.code.type))
-        stmt = sa.select(Report, sa.func.coalesce(Report.agency_code.in_(codes), False))
+        stmt = sa.select(*Report.__table__.columns, sa.func.coalesce(
+            Report.agency_code.in_(codes), False).label("covered"))
         stmt = stmt.where(sa.exists().where(ReportAgency.report_id == Report.id,
                                             ReportAgency.agency_code.in_(codes)))
-    return stmt.where(key == sa.bindparam("key")).options(
-        joinedload(Report.external_refs), joinedload(Report.attachments))
+    return listing.with_children(stmt.where(key == sa.bindparam("key")).subquery("page"))
 
 
 def learn(principal, agency_code, covered: bool) -> None:
@@ -96,30 +96,41 @@ def visible(principal, stmt=None, report_id_column=None):
                                         ReportAgency.agency_code.in_(scope(principal))))
 
 
-def get_report(session, ident: str, principal, *, for_update: bool = False) -> Report:
-    """By hub id or tracking id; another agency's report is 404, exactly like a missing one."""
+def _key(ident: str):
+    """A hub id (UUID) or a tracking id; anything else cannot name a report (404)."""
     try:
-        key = uuid.UUID(ident)
+        return uuid.UUID(ident)
     except ValueError:
         if not _TRACKING.match(ident):
             raise not_found()
-        key = ident
+        return ident
+
+
+def get_report(session, ident: str, principal, *, for_update: bool = False) -> Report:
+    """By hub id or tracking id; another agency's report is 404, exactly like a missing one."""
+    key = _key(ident)
+    stmt = visible(principal).where(
+        (Report.id if isinstance(key, uuid.UUID) else Report.tracking_id) == key)
     if for_update:
-        cond = (Report.id if isinstance(key, uuid.UUID) else Report.tracking_id) == key
-        report = session.execute(visible(principal).where(cond).with_for_update(
-            of=Report)).scalar_one_or_none()
-        if report is None:
-            raise not_found()
-        return report
-    # Read paths need the refs, the attachments and whether the caller is responsible
-    # (privacy) anyway: one round trip, not four.
-    row = session.execute(_read_by_key(principal.is_national, not isinstance(key, uuid.UUID)),
-                          {"key": key, "agency": principal.agency}).unique().one_or_none()
-    if row is None:
+        stmt = stmt.with_for_update(of=Report)
+    report = session.execute(stmt).scalar_one_or_none()
+    if report is None:
         raise not_found()
-    report, covered = row
-    learn(principal, report.agency_code, covered)
     return report
+
+
+def read_report(session, ident: str, principal):
+    """get_report for the hot GET: a read-only view (listing.views) with its refs and
+    attachments, the caller's right to see it and whether its agency is responsible
+    (privacy), all in one round trip."""
+    key = _key(ident)
+    stmt = _read_by_key(principal.is_national, not isinstance(key, uuid.UUID))
+    found = listing.views(session.execute(stmt, {"key": key, "agency": principal.agency}),
+                          extra=("covered",))
+    if not found:
+        raise not_found()
+    learn(principal, found[0].agency_code, found[0].covered)
+    return found[0]
 
 
 def require_responsible(principal, report) -> None:
