@@ -151,18 +151,19 @@ class RecordApplier:
     def _known_refs(self, external_ids) -> dict:
         if not external_ids:
             return {}
-        from hub.services.ingest import planned_each_time
+        from hub.services.ingest import among, planned_each_time
         with planned_each_time(self.session):
             rows = self.session.execute(sa.select(
                 ReportExternalRef.external_id, ReportExternalRef.payload_hash).where(
                 ReportExternalRef.system == self.conn.system,
-                ReportExternalRef.external_id.in_(external_ids))).all()
+                among(self.session, ReportExternalRef.external_id, external_ids))).all()
         return {r.external_id: r.payload_hash for r in rows}
 
     def _held_ids(self, recs) -> set:
+        from hub.services.ingest import among
         rows = self.session.execute(sa.select(HeldRecord.stream, HeldRecord.external_id).where(
             HeldRecord.connector_id == self.conn.id,
-            HeldRecord.external_id.in_([r["external_id"] for r in recs])))
+            among(self.session, HeldRecord.external_id, [r["external_id"] for r in recs])))
         return {(r.stream, r.external_id) for r in rows}
 
     def _create_together(self, fresh) -> dict:
