@@ -112,3 +112,25 @@ def test_missing_scope_is_403(make_caller):
     assert "reports:write" in resp.get_json()["detail"]
     writer_only = make_caller("kab-sleman", "reports:write")
     assert writer_only.get("/reports").status_code == 403
+
+
+def test_a_remembered_token_still_expires(client, monkeypatch):
+    """Verified tokens are remembered (hub.auth._verify); the expiry is checked each time,
+    so a token that worked a moment ago is refused once it has expired."""
+    token = jwt.encode(_claims(exp=int(time.time()) + 60), SECRET, algorithm="HS256")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/reports", headers=auth).status_code == 200
+    assert client.get("/api/v1/reports", headers=auth).status_code == 200  # remembered
+    real = time.time
+    monkeypatch.setattr("hub.auth.time.time", lambda: real() + 120)
+    resp = client.get("/api/v1/reports", headers=auth)
+    assert resp.status_code == 401 and "expired" in resp.get_json()["detail"]
+
+
+def test_a_token_is_remembered_per_signing_key(client, app, monkeypatch):
+    token = jwt.encode(_claims(), SECRET, algorithm="HS256")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/reports", headers=auth).status_code == 200
+    # The key rotated: the same token, remembered under the old key, is now invalid.
+    monkeypatch.setitem(app.config, "SECRET_KEY", "another-key-" + "x" * 40)
+    assert client.get("/api/v1/reports", headers=auth).status_code == 401
