@@ -6,6 +6,7 @@ from hub.api.common import BEARER, actor, with_etag
 from hub.auth import current_principal, require
 from hub.errors import Problem
 from hub.extensions import db
+from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ExternalRefSchema, ReportOutSchema, SourceReportInSchema
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
@@ -16,7 +17,8 @@ blp = Blueprint("sources", __name__, description="Upsert by a source system's ow
 RESULT_HEADER = "Hub-Upsert-Result"
 
 
-_EXTERNAL_REF = ExternalRefSchema()
+# Checked for every item of a batch: the fast path, with the schema's own messages.
+_EXTERNAL_REF = FastLoad(ExternalRefSchema())
 
 
 def check_ref(system, external_id):

@@ -91,11 +91,14 @@ def insert_rows(session, table: sa.Table, rows: list[dict]) -> None:
         return
     names = list(dict.fromkeys(name for row in rows for name in row))
     procs = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    plain = [name for name, proc in zip(names, procs) if proc is None]
+    processed = [(name, proc) for name, proc in zip(names, procs) if proc is not None]
+    names = plain + [name for name, _ in processed]  # the order the rows are written in
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
             f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) "
             "FROM STDIN") as copy:
         for row in rows:
-            values = [row.get(n) for n in names]
-            copy.write_row([proc(v) if proc else v for v, proc in zip(values, procs)])
+            get = row.get
+            copy.write_row([get(n) for n in plain] + [p(get(n)) for n, p in processed])

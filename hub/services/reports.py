@@ -99,7 +99,9 @@ class Draft(SimpleNamespace):
         self._model = model
 
     def columns(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k != "_model"}
+        columns = dict(vars(self))
+        del columns["_model"]
+        return columns
 
     def to_orm(self):
         return self._model(**self.columns())

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from hub.api.sync import OperationSchema
 from hub.models import CHANNELS, CLASSIFICATIONS, STATUSES, VISIBILITIES
 from hub.schemas.fastload import DEFER, FastLoad
-from hub.schemas.reports import (LocationSchema, PrivacySchema, ReporterSchema,
+from hub.schemas.reports import (ExternalRefSchema, LocationSchema, PrivacySchema, ReporterSchema,
                                  ReportInSchema, ResponseInSchema, SourceReportInSchema)
 
 WELL_FORMED = {
@@ -133,6 +133,15 @@ def test_well_formed_records_take_the_fast_path():
         fast = loader.fast_result(data)
         assert fast is not DEFER
         assert repr(fast) == repr(schema.load(data))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.fixed_dictionaries({}, optional={
+    "system": st.one_of(texts, st.sampled_from(["lapor-sleman", "-bad", "a:b.c_d", "x" * 65])),
+    "external_id": texts, "unknown_key": scalars}))
+def test_validate_matches_marshmallow(data):
+    schema = ExternalRefSchema()
+    assert FastLoad(schema).validate(data) == schema.validate(data)
 
 
 def test_bad_records_raise_marshmallows_own_errors():
