@@ -45,15 +45,26 @@ def _read_by_key(national: bool, by_tracking: bool) -> sa.Select:
     the caller's agency (bound as `agency`) covers the responsible agency: one round trip.
     Built once per shape and bound per call; building it cost as much as running it."""
     key = Report.tracking_id if by_tracking else Report.id
+    found = sa.select(*Report.__table__.columns).where(key == sa.bindparam("key"))
     if national:
-        stmt = sa.select(*Report.__table__.columns, sa.true().label("covered"))
+        page = found.add_columns(sa.true().label("covered"))
     else:
-        codes = _subtree_of(sa.bindparam("agency", type_=Agency.code.type))
-        stmt = sa.select(*Report.__table__.columns, sa.func.coalesce(
-            Report.agency_code.in_(codes), False).label("covered"))
-        stmt = stmt.where(sa.exists().where(ReportAgency.report_id == Report.id,
-                                            ReportAgency.agency_code.in_(codes)))
-    return listing.with_children(stmt.where(key == sa.bindparam("key")).subquery("page"))
+        # Up the tree from each agency the report has had, not down from the caller's:
+        # a few primary-key probes whatever the size of the directory. `current` marks
+        # the chain that starts at the agency responsible now (privacy).
+        report = found.subquery("by_key")
+        up = (sa.select(ReportAgency.agency_code.label("code"),
+                        (ReportAgency.agency_code == report.c.agency_code).label("current"))
+              .join(report, ReportAgency.report_id == report.c.id)
+              .cte("agency_chain", recursive=True))
+        # UNION, not UNION ALL: a directory with a cycle in it still ends the walk.
+        up = up.union(sa.select(Agency.parent_code, up.c.current)
+                      .join(up, Agency.code == up.c.code)
+                      .where(Agency.parent_code.is_not(None)))
+        caller = up.c.code == sa.bindparam("agency", type_=Agency.code.type)
+        page = found.add_columns(sa.exists().where(caller, up.c.current).label("covered"))
+        page = page.where(sa.exists().where(caller))
+    return listing.with_children(page.subquery("page"))
 
 
 def learn(principal, agency_code, covered: bool) -> None:
