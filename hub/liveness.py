@@ -6,6 +6,11 @@ on every request, a third of the work of a read by key. A server that ends a con
 socket, so an idle pooled connection whose socket has become readable is dead; nothing
 else is sent to an idle connection the hub holds (it never LISTENs on pooled ones). The
 check polls the socket with a zero timeout instead of asking the server.
+
+The one case it cannot see is a connection dying in the instant between the poll and the
+first statement; that request gets a clean 503 problem (hub.errors) with Retry-After and
+writes nothing, and the pool discards the connection, as it would for a connection lost
+mid-request.
 """
 import select
 

@@ -75,8 +75,11 @@ def test_readyz_reports_a_lost_database_and_recovers(app, client, db_url):
     from tests.faults.conftest import plain_url
     name = sa.make_url(db_url).database
     with psycopg.connect(plain_url(db_url), autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                     " AND pid <> pg_backend_pid()", (name,))
+        # With a timeout it returns once each backend has exited (its socket closed), as
+        # after a restart; without one it only signals, and a checkout in that instant
+        # still sees a live socket (that request would get a clean 503, not a 200).
+        conn.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
     resp = client.get("/readyz")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.get_json()["checks"]["database"] == "ok"
