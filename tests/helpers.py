@@ -78,3 +78,21 @@ def start_worker(app, queue_name: str, *, burst: bool = True, env: dict | None =
     return subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
+
+
+def sqlite_app(tmp_path):
+    """The embedded default (SQLite, no queue), migrated and seeded: for the fallbacks of
+    code that takes a faster way on PostgreSQL."""
+    from hub import create_app
+    from hub.extensions import db
+    from hub.seed import seed_all
+    app = create_app({"TESTING": True, "HUB_REDIS_URL": None,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/hub.sqlite3",
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+                      "HUB_ATTACHMENT_DIR": str(tmp_path / "att")})
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade(revision="heads")
+        seed_all(db.session)
+        db.session.commit()
+    return app

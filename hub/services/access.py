@@ -45,7 +45,7 @@ def _read_by_key(national: bool, by_tracking: bool) -> sa.Select:
     the caller's agency (bound as `agency`) covers the responsible agency: one round trip.
     Built once per shape and bound per call; building it cost as much as running it."""
     key = Report.tracking_id if by_tracking else Report.id
-    found = sa.select(*Report.__table__.columns).where(key == sa.bindparam("key"))
+    found = sa.select(*listing.SHOWN).where(key == sa.bindparam("key"))
     if national:
         page = found.add_columns(sa.true().label("covered"))
     else:
@@ -136,8 +136,8 @@ def read_report(session, ident: str, principal):
     (privacy), all in one round trip."""
     key = _key(ident)
     stmt = _read_by_key(principal.is_national, not isinstance(key, uuid.UUID))
-    found = listing.views(session.execute(stmt, {"key": key, "agency": principal.agency}),
-                          extra=("covered",))
+    found = listing.views(listing.run_prepared(
+        session, stmt, {"key": key, "agency": principal.agency}), extra=("covered",))
     if not found:
         raise not_found()
     learn(principal, found[0].agency_code, found[0].covered)

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from hub import create_app
 from hub.extensions import db
 from hub.models import Report, ReportAgency
 from hub.services import stats
+from tests.helpers import sqlite_app
 
 PROBLEM = "application/problem+json"
 
@@ -172,16 +172,7 @@ def test_empty_scope_has_zero_figures(app, sleman):
 
 def test_sqlite_fallback_gives_the_same_figures(tmp_path):
     """The embedded default: the same queries without percentile_cont."""
-    app = create_app({"TESTING": True, "HUB_REDIS_URL": None,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/hub.sqlite3",
-                      "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
-                      "HUB_ATTACHMENT_DIR": str(tmp_path / "att")})
-    with app.app_context():
-        from flask_migrate import upgrade
-        upgrade(revision="heads")
-        from hub.seed import seed_all
-        seed_all(db.session)
-        db.session.commit()
+    app = sqlite_app(tmp_path)
     load(app)
     from hub.auth import Principal
     with app.app_context():

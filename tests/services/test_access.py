@@ -28,16 +28,17 @@ def moved(national):
 
 
 @pytest.fixture
-def statements(app):
-    seen = []
+def statements(app, monkeypatch):
+    """Every statement sent to PostgreSQL, through SQLAlchemy or straight on the driver."""
+    import psycopg
+    seen, execute = [], psycopg.Cursor.execute
 
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
+    def counted(cursor, query, *args, **kwargs):
+        seen.append(query)
+        return execute(cursor, query, *args, **kwargs)
 
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-        yield seen
-        sa.event.remove(db.engine, "before_cursor_execute", count)
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    return seen
 
 
 @pytest.mark.parametrize("agency,readable,responsible,contacts", [

@@ -3,8 +3,10 @@ objects, for speed: a page must serialise exactly as the ORM's reports would, in
 order, with every ref and attachment once, for every kind of caller."""
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
+from hub.errors import Problem
 from hub.extensions import db
 from hub.models import Report, ReportExternalRef
 from hub.services import access, listing
@@ -50,3 +52,31 @@ def test_the_limit_and_the_filters_hold(app, reports):  # noqa: F811
         assert [v.id for v in first] == ordered
         none = listing.report_views(db.session, stmt.where(sa.false()), ORDER, 10)
         assert none == []
+
+
+def test_the_sqlite_default_reads_the_same_views(tmp_path):
+    """run_prepared goes straight to the driver on PostgreSQL only; the embedded default
+    takes SQLAlchemy's way and must give the same report."""
+    from hub.auth import Principal
+    from hub.schemas.reports import ReportInSchema
+    from hub.services import reports as report_service
+    from tests.helpers import report_payload, sqlite_app
+    app = sqlite_app(tmp_path)
+    sleman = Principal("t", "kab-sleman", frozenset({"reports:read", "reports:write"}))
+    with app.app_context():
+        report = report_service.create_report(
+            db.session, ReportInSchema().load(report_payload()),
+            report_service.Actor(sleman, "sleman-app"), external_ref=("sleman-app", "S-1"))
+        db.session.commit()
+        rid = report.id
+        db.session.remove()
+        orm = db.session.get(Report, rid)
+        for caller in (sleman, Principal("n", "*", frozenset({"reports:read"}))):
+            expected = report_json(orm, caller)
+            assert report_json(access.read_report(db.session, str(rid), caller),
+                               caller) == expected
+            assert [report_json(v, caller) for v in listing.report_views(
+                db.session, access.visible(caller), ORDER, 10)] == [expected]
+        bantul = Principal("b", "kab-bantul", frozenset({"reports:read"}))
+        with pytest.raises(Problem):
+            access.read_report(db.session, str(rid), bantul)
