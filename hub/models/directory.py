@@ -11,7 +11,8 @@ class Agency(db.Model):
     code = sa.Column(sa.String(64), primary_key=True)
     name = sa.Column(sa.String(300), nullable=False)
     level = sa.Column(sa.String(20), nullable=False)
-    parent_code = sa.Column(sa.String(64), sa.ForeignKey("agencies.code"), nullable=True)
+    parent_code = sa.Column(sa.String(64), sa.ForeignKey("agencies.code"), nullable=True,
+                            index=True)  # the tenant subtree walks down by parent
     region_code = sa.Column(sa.String(20), nullable=True)
 
 
