@@ -35,6 +35,18 @@ class Caller:
     def status(self, report_id, status, **kw):
         return self.post(f"/reports/{report_id}/status", json={"status": status, **kw})
 
+    def resolve(self, report_id, response="Sudah ditangani.", to_agency="kab-sleman"):
+        """The whole way to `resolved`: verify, disposition, respond, resolve. Returns the
+        resolved report."""
+        assert self.status(report_id, "verified").status_code == 200
+        assert self.post(f"/reports/{report_id}/dispositions",
+                         json={"to_agency": to_agency}).status_code == 200
+        assert self.post(f"/reports/{report_id}/responses",
+                         json={"body": response}).status_code == 201
+        resp = self.status(report_id, "resolved")
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
 
 def _url(path: str) -> str:
     return path if path.startswith("/api/") or path.startswith("/open311") \

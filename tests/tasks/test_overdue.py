@@ -81,22 +81,11 @@ def test_resolved_closed_and_rejected_reports_are_never_overdue(app, sleman):
     assert scan(app, utcnow() + timedelta(days=400)) == {"overdue": 0, "closed": 0}
 
 
-def _walk_to_resolved(sleman, rid):
-    assert sleman.status(rid, "verified").status_code == 200
-    assert sleman.post(f"/reports/{rid}/dispositions",
-                       json={"to_agency": "kab-sleman"}).status_code == 200
-    assert sleman.post(f"/reports/{rid}/responses",
-                       json={"body": "Sudah ditambal."}).status_code == 201
-    resp = sleman.status(rid, "resolved")
-    assert resp.status_code == 200
-    return resp.get_json()
-
-
 def test_auto_close_after_ten_working_days_without_dispute(app, sleman):
     done = sleman.create_report()
     disputed = sleman.create_report()
-    resolved = _walk_to_resolved(sleman, done["id"])
-    _walk_to_resolved(sleman, disputed["id"])
+    resolved = sleman.resolve(done["id"], "Sudah ditambal.")
+    sleman.resolve(disputed["id"], "Sudah ditambal.")
     # The reporter disputes the second one: it is reopened and its clock is not auto-close.
     assert sleman.status(disputed["id"], "in_progress", note="pelapor keberatan"
                          ).status_code == 200
@@ -163,7 +152,7 @@ def test_two_scanner_processes_flag_each_deadline_exactly_once(app):
 
 def test_concurrent_auto_close_closes_once(app, sleman):
     rid = sleman.create_report()["id"]
-    resolved = _walk_to_resolved(sleman, rid)
+    resolved = sleman.resolve(rid, "Sudah ditambal.")
     later = datetime.fromisoformat(resolved["due_at"].replace("Z", "+00:00")) + \
         timedelta(seconds=1)
     barrier, results = threading.Barrier(2), []

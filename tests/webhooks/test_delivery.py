@@ -20,20 +20,11 @@ def _deliveries(app, status=None):
         return db.session.execute(stmt).scalars().all()
 
 
-def _lifecycle(caller, report_id):
-    assert caller.status(report_id, "verified").status_code == 200
-    assert caller.post(f"/reports/{report_id}/dispositions",
-                       json={"to_agency": "kab-sleman"}).status_code == 200
-    assert caller.post(f"/reports/{report_id}/responses",
-                       json={"body": "Sudah ditangani."}).status_code == 201
-    assert caller.status(report_id, "resolved").status_code == 200
-
-
 def test_events_delivered_signed_in_order_with_a_log(app, make_caller, fast, receiver, sleman):
     caller = make_caller("kab-sleman", WH)
     sub = subscribe(caller, receiver)
     report = sleman.create_report()
-    _lifecycle(sleman, report["id"])
+    sleman.resolve(report["id"])
     assert relay(app, lambda: len(receiver.accepted) >= 6), \
         dump([(d.type, d.status, d.attempts, d.last_error) for d in _deliveries(app)])
     payloads = receiver.payloads()
@@ -109,7 +100,7 @@ def test_receiver_down_then_up_every_event_once_in_order(app, make_caller, fast,
     receiver.stop()  # connection refused from now on
     ids = [sleman.create_report()["id"] for _ in range(4)]
     for rid in ids:
-        _lifecycle(sleman, rid)
+        sleman.resolve(rid)
     expected = 4 * 6
     relay(app, timeout=0)
     relay(app, timeout=0)
