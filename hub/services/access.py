@@ -99,10 +99,11 @@ def visible(principal, stmt=None, report_id_column=None):
     if principal.is_national:
         return stmt
     column = report_id_column if report_id_column is not None else Report.id
-    # The codes as values (scope(), one small query first), not a subtree() CTE: the
-    # planner then knows how few they are and walks a list's (updated_at, id) index,
-    # stopping at the page's end. From a CTE it guesses hundreds and sorts every report
-    # of the tenant; that is only right for a single report by key (_read_by_key).
+    # The codes as values (scope(), one small query first), not a recursive CTE inside
+    # the statement: the planner then knows how few they are and walks a list's
+    # (updated_at, id) index, stopping at the page's end. From a CTE it guesses hundreds
+    # and sorts every report of the tenant. (A single report by key, _read_by_key, walks
+    # up the tree from the report instead.)
     return stmt.where(sa.exists().where(ReportAgency.report_id == column,
                                         ReportAgency.agency_code.in_(scope(principal))))
 

@@ -7,6 +7,7 @@ rows do: the reports, their refs and attachments in one query, grouped into
 attribute-style views that representations.report_json takes like a Report
 (tests/services/test_listing.py keeps the two equal).
 """
+import functools
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -76,21 +77,16 @@ def run_prepared(session, stmt: sa.Select, params: dict):
     if connection.dialect.name != "postgresql":
         return connection.execute(stmt, params)
     sql, defaults = _compiled(stmt, connection.dialect)
-    cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(sql, {**defaults, **params}, prepare=True)
-    return cursor.fetchall()
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(sql, {**defaults, **params}, prepare=True)
+        return cursor.fetchall()
 
 
-_COMPILED: dict = {}
-
-
+@functools.lru_cache(maxsize=64)
 def _compiled(stmt, dialect) -> tuple[str, dict]:
-    # Keyed by the statement object: callers pass statements they built once and keep.
-    found = _COMPILED.get(id(stmt))
-    if found is None or found[0] is not stmt:
-        compiled = stmt.compile(dialect=dialect)
-        found = _COMPILED[id(stmt)] = (stmt, str(compiled), dict(compiled.params))
-    return found[1], found[2]
+    # Callers pass statements they built once and keep (a Select hashes by identity).
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
 
 
 def report_views(session, stmt: sa.Select, order_by: tuple, limit: int) -> list:
