@@ -133,12 +133,34 @@ def build_report(session, data: dict, actor: Actor, *, external_ref=None, status
                                 system=external_ref[0], external_id=external_ref[1],
                                 source_updated_at=source_updated_at,
                                 payload_hash=payload_hash))
-    events.record(session, report, "report.created", **actor.event_kwargs(),
-                  data={"status": "received", "agency": agency})
     if status and status != "received":
-        walk_to(session, report, status, actor, deadline=False)
+        arrive_in(report, status)
+    # One event: the report came into the hub in the status its source gave. The steps
+    # before that happened in the source, unseen by the hub; events for them all stamped
+    # now would be an audit trail of things that did not happen here (and were half the
+    # rows of a backfill).
+    events.record(session, report, "report.created", **actor.event_kwargs(),
+                  data={"status": report.status, "agency": agency})
     report.due_at = sla.due_at(session, report)
     return report, companions
+
+
+def arrive_in(report, status: str) -> None:
+    """A new report that its source already moved along the life-cycle: the milestones
+    of every step on the way are set, as a walk would set them, without the events."""
+    steps = lifecycle.path(report.status, status)
+    if steps is None:
+        raise illegal_transition(report.status, status)
+    for step in steps:
+        if step == "dispositioned":
+            if report.agency_code is None:
+                raise Problem(409, "No agency to disposition to",
+                              "Use POST /api/v1/reports/{id}/dispositions with to_agency.",
+                              slug="disposition-needs-agency")
+            report.dispositioned_at = report.created_at
+        elif step == "resolved":
+            report.resolved_at = report.created_at
+    report.status = status
 
 
 def create_report(session, data: dict, actor: Actor, **kwargs) -> Report:
