@@ -1,4 +1,5 @@
 """The report life-cycle as a state machine."""
+import functools
 from collections import deque
 
 TRANSITIONS = {
@@ -20,6 +21,13 @@ def allowed(current: str) -> tuple:
 
 
 def path(current: str, target: str) -> list[str] | None:
+    """Shortest legal walk (see _path); a fresh list the caller may keep."""
+    found = _path(current, target)
+    return None if found is None else list(found)
+
+
+@functools.lru_cache(maxsize=256)  # a fixed machine: a backfill asks the same few walks
+def _path(current: str, target: str) -> tuple[str, ...] | None:
     """Shortest legal walk from current to target (excluding current), or None.
 
     A source system that says a report is `resolved` while the hub holds it at
@@ -27,7 +35,7 @@ def path(current: str, target: str) -> list[str] | None:
     timeline complete instead of refusing the record.
     """
     if current == target:
-        return []
+        return ()
     seen, queue = {current}, deque([(current, [])])
     while queue:
         state, walk = queue.popleft()
@@ -35,7 +43,7 @@ def path(current: str, target: str) -> list[str] | None:
             if nxt in seen:
                 continue
             if nxt == target:
-                return walk + [nxt]
+                return tuple(walk + [nxt])
             seen.add(nxt)
             queue.append((nxt, walk + [nxt]))
     return None

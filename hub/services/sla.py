@@ -85,6 +85,33 @@ def _lineage_query():
 _LINEAGE_QUERY = _lineage_query()
 
 
+def prime_lineages(session, agency_codes) -> None:
+    """Learn the lineage of many agencies in one query (a backfill page names a dozen
+    units; one recursive query each was a tenth of building the page)."""
+    memo = _memo(session, "lineage")
+    wanted = {code for code in agency_codes if code is not None and code not in memo}
+    if not wanted:
+        return
+    from hub.services.ingest import among
+    up = (sa.select(Agency.code, Agency.parent_code)
+          .where(among(session, Agency.code, sorted(wanted)))
+          .cte("lineages_up", recursive=True))
+    above = aliased(Agency)
+    up = up.union(sa.select(above.code, above.parent_code)
+                  .join(up, above.code == up.c.parent_code))
+    parents = dict(session.execute(sa.select(up.c.code, up.c.parent_code)).all())
+    for code in wanted:
+        memo[code] = _chain(code, parents)
+
+
+def _chain(agency_code, parents: dict) -> tuple:
+    chain, code = [], agency_code
+    while code is not None and code not in chain:  # a cycle in the data must not hang
+        chain.append(code)
+        code = parents.get(code)
+    return tuple(chain)
+
+
 def lineage(session, agency_code) -> tuple:
     """The agency and the agencies above it, nearest first; () for no agency."""
     if agency_code is None:
@@ -92,11 +119,7 @@ def lineage(session, agency_code) -> tuple:
     memo = _memo(session, "lineage")
     if agency_code not in memo:
         parents = dict(session.execute(_LINEAGE_QUERY, {"code": agency_code}).all())
-        chain, code = [], agency_code
-        while code is not None and code not in chain:  # a cycle in the data must not hang
-            chain.append(code)
-            code = parents.get(code)
-        memo[agency_code] = tuple(chain)
+        memo[agency_code] = _chain(agency_code, parents)
     return memo[agency_code]
 
 

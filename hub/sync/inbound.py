@@ -12,7 +12,7 @@ from hub.models import (HeldRecord, Report, ReportExternalRef, Response, Respons
                         utcnow)
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
-from hub.services import events, lifecycle
+from hub.services import events, lifecycle, sla
 from hub.services import reports as report_service
 from hub.services.reports import Actor
 from hub.services.responses import add_response
@@ -173,6 +173,8 @@ class RecordApplier:
         report_service.claim_source_system(self.session, self.conn.system, self.principal)
         report_service.lock_source_system(self.session, self.conn.system)
         built, at = [], []
+        sla.prime_lineages(self.session, {unit or self.conn.agency_code
+                                          for _, _, _, unit in fresh})
         try:
             with events.savepoint(self.session):
                 reserve_tracking_ids(self.session, len(fresh))

@@ -181,3 +181,21 @@ def test_sixty_working_days_skip_every_holiday_on_the_way(session):
     assert result == end_of(day.year, day.month, day.day)
     # Idulfitri 2027 (9-15 March) lies inside, so the deadline is later than 12 weeks.
     assert result > end_of(2027, 4, 26)
+
+
+def test_lineages_primed_together_equal_each_read_alone(session):
+    from hub.models import Agency
+    session.add_all([Agency(code="loop-a", name="A", level="unit"),
+                     Agency(code="loop-b", name="B", level="unit", parent_code="loop-a")])
+    session.flush()
+    session.execute(sa.update(Agency).where(Agency.code == "loop-a")
+                    .values(parent_code="loop-b"))
+    codes = ["kab-sleman.setda", "kab-sleman", "loop-a", "loop-b", "kab-baru", None]
+    alone = {code: sla.lineage(session, code) for code in codes}
+    assert alone["kab-sleman.setda"][:2] == ("kab-sleman.setda", "kab-sleman")
+    assert set(alone["loop-a"]) == {"loop-a", "loop-b"}  # a cycle still ends
+    assert alone["kab-baru"] == ("kab-baru",)  # not in the directory: itself
+    session.info.pop("sla_memo")
+    sla.prime_lineages(session, codes)
+    assert set(session.info["sla_memo"]["lineage"]) == set(codes) - {None}  # one query
+    assert {code: sla.lineage(session, code) for code in codes} == alone
