@@ -4,11 +4,11 @@ import hashlib
 import os
 import re
 import unicodedata
-import uuid
 from pathlib import Path
 
 from flask import current_app
 
+from hub.ids import new_id
 from hub.errors import Problem
 from hub.models import Attachment, utcnow
 from hub.services import events
@@ -75,7 +75,7 @@ def save(session, report, upload, actor: Actor, response_id=None) -> Attachment:
         raise Problem(415, "Attachment type mismatch",
                       f"The file was sent as '{declared}' but its content is '{detected}'.",
                       slug="unsupported-type")
-    att_id = uuid.uuid4()
+    att_id = new_id()
     key = f"{att_id.hex[:2]}/{att_id.hex}"
     path = storage_dir() / key
     path.parent.mkdir(parents=True, exist_ok=True)

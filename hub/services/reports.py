@@ -5,7 +5,6 @@ failure anywhere leaves no partial write.
 """
 import hashlib
 import json
-import uuid
 from types import SimpleNamespace
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from hub.ids import new_id
 from hub.errors import Problem
 from hub.models import (Agency, Category, Report, ReportAgency, ReportExternalRef,
                         SourceSystem, utcnow)
@@ -118,7 +118,7 @@ def build_report(session, data: dict, actor: Actor, *, external_ref=None, status
     check_category(session, data["category"])
     agency = resolve_agency(session, data.get("agency"), principal)
     now = utcnow()
-    report = Draft(Report, id=uuid.uuid4(), tracking_id=allocate_tracking_ids(session, 1)[0],
+    report = Draft(Report, id=new_id(), tracking_id=allocate_tracking_ids(session, 1)[0],
                    submitted_at=data.get("submitted_at") or now, agency_code=agency,
                    status="received", version=1, source_system=actor.source_system,
                    created_by=principal.client_id, created_at=now, updated_at=now,

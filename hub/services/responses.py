@@ -1,8 +1,8 @@
 """Posting responses (tindak lanjut), idempotent on the source system's own id."""
-import uuid
 
 import sqlalchemy as sa
 
+from hub.ids import new_id
 from hub.errors import Problem
 from hub.models import Response, ResponseExternalRef, utcnow
 from hub.services import events, sla
@@ -38,7 +38,7 @@ def add_response(session, report, data: dict, actor: Actor) -> tuple[Response, b
                       slug="no-agency")
     now = utcnow()
     source = ref["system"] if ref else (actor.source_system or "hub")
-    response = Response(id=uuid.uuid4(), report_id=report.id, agency_code=agency,
+    response = Response(id=new_id(), report_id=report.id, agency_code=agency,
                         author_name=data.get("author_name"), body=data["body"],
                         visibility=data.get("visibility", "public"), source=source,
                         created_at=data.get("created_at") or now,
