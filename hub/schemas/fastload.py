@@ -11,11 +11,12 @@ has no cheap check for are deserialised by the field object itself, which is wha
 marshmallow does too. Schemas with hooks (pre/post_load, validates) always defer.
 tests/schemas/test_fastload.py checks the equivalence on generated input.
 """
+import datetime as dt
 import math
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
 
-from hub.schemas.fields import Choice, Text, text_problem
+from hub.schemas.fields import Choice, Text, Timestamp, text_problem
 
 DEFER = object()  # "ask marshmallow": the fast path found something it does not settle
 
@@ -108,8 +109,16 @@ def _converter(field):
     elif kind is Choice:
         choices = frozenset(field.choices)
         base = lambda v: v if type(v) is str and v in choices else DEFER  # noqa: E731
-    elif kind is fields.String:
+    elif kind is fields.String or kind is fields.Email:
+        # Email is a String whose address check is one of its validators (below).
         base = lambda v: v if type(v) is str else DEFER  # noqa: E731
+    elif kind is fields.Raw:
+        base = lambda v: v  # noqa: E731  (Raw takes any value as it is)
+    elif kind is fields.Dict and field.key_field is None and field.value_field is None:
+        base = lambda v: dict(v) if type(v) is dict else DEFER  # noqa: E731  (a copy, as Dict)
+    elif kind is Timestamp and field.format == "iso" and \
+            fields.DateTime.DESERIALIZATION_FUNCS.get("iso") is dt.datetime.fromisoformat:
+        base = _timestamp
     elif kind is fields.Boolean:
         # Only the JSON booleans, and only if this field reads them as themselves.
         same = {v for v in (True, False) if _reads_as_itself(field, v)}
@@ -140,6 +149,23 @@ def _text(value):
     return value if type(value) is str and text_problem(value) is None else DEFER
 
 
+def _timestamp(value):
+    """Timestamp._deserialize on a value it accepts: marshmallow parses "iso" with
+    datetime.fromisoformat; an offset is required and the result is in UTC."""
+    if type(value) is not str or len(value) > 64:
+        return DEFER
+    try:
+        result = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return DEFER
+    if result.utcoffset() is None:
+        return DEFER  # naive: the 400 with its own message
+    try:
+        return result.astimezone(dt.timezone.utc)
+    except OverflowError:
+        return DEFER  # beyond year 1 or 9999 in UTC: its message
+
+
 def _finite_float(value):
     if type(value) is not float and type(value) is not int:
         return DEFER  # bools, strings: marshmallow's messages
@@ -162,6 +188,9 @@ def _with_validators(base, validators):
                 (low is None or len(v) >= low) and (high is None or len(v) <= high)))
         elif type(validator) is validate.Range:
             checks.append(lambda v, r=validator: _in_range(v, r))
+        elif type(validator) is validate.Regexp and type(validator.regex.pattern) is str:
+            # Regexp.__call__ refuses exactly when its pattern does not match.
+            checks.append(lambda v, match=validator.regex.match: match(v) is not None)
         else:
             checks.append(lambda v, check=validator: _passes(check, v))
 

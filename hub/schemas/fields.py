@@ -33,6 +33,9 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+OUT_OF_RANGE = "timestamp is out of range (years 1 to 9999 in UTC)"
+
+
 class Timestamp(fields.DateTime):
     """RFC 3339 with a mandatory offset; converted to UTC. Naive input is a 400."""
 
@@ -45,7 +48,10 @@ class Timestamp(fields.DateTime):
         result = super()._deserialize(value, attr, data, **kwargs)
         if result.tzinfo is None or result.utcoffset() is None:
             raise ValidationError(NAIVE_TIMESTAMP)
-        return result.astimezone(dt.timezone.utc)
+        try:
+            return result.astimezone(dt.timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC: not a 500
+            raise ValidationError(OUT_OF_RANGE) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

@@ -1,4 +1,5 @@
 """The fast load path returns exactly what marshmallow's load returns, or hands over."""
+import datetime as dt
 import math
 
 import pytest
@@ -9,6 +10,7 @@ from marshmallow import ValidationError
 from hub.api.sync import OperationSchema
 from hub.models import CHANNELS, CLASSIFICATIONS, STATUSES, VISIBILITIES
 from hub.schemas.fastload import DEFER, FastLoad
+from hub.schemas.fields import OUT_OF_RANGE
 from hub.schemas.reports import (ExternalRefSchema, LocationSchema, PrivacySchema, ReporterSchema,
                                  ReportInSchema, ResponseInSchema, SourceReportInSchema)
 
@@ -31,9 +33,21 @@ texts = st.one_of(
                                           "ꦱꦼꦭꦩꦤ꧀ 🚧", "34.04", "a@b.id", "not-an-email"]))
 words = st.sampled_from([*CHANNELS, *CLASSIFICATIONS, *STATUSES, *VISIBILITIES,
                          "upsert_report", "add_response", "change_status", "Web", "?"])
-stamps = st.sampled_from(["2026-11-01T08:00:00+07:00", "2026-11-01T08:00:00Z",
-                          "2026-11-01T08:00:00", "2026-11-01", "2026-13-01T00:00:00Z",
-                          "2026-11-01T08:00:00.123456-03:30", "1 Nov 2026", "x" * 70])
+# Timestamps: every spelling datetime.fromisoformat takes or refuses near the rules
+# (offset or none, basic format, week dates, a comma, odd offsets, 64 characters).
+offsets = st.one_of(st.none(), st.builds(
+    lambda minutes: dt.timezone(dt.timedelta(minutes=minutes)), st.integers(-1439, 1439)))
+stamps = st.one_of(st.sampled_from([
+    "2026-11-01T08:00:00+07:00", "2026-11-01T08:00:00Z", "2026-11-01T08:00:00",
+    "2026-11-01", "2026-13-01T00:00:00Z", "2026-11-01T08:00:00.123456-03:30", "1 Nov 2026",
+    "x" * 70, "2026-11-01T08:00:00+0700", "2026-11-01T08:00+07", "2026-11-01 08:00:00Z",
+    "20261101T080000Z", "2026-W44-7T08:00:00Z", "2026-11-01T08:00:00,5+07:00",
+    "2026-11-01T24:00:00Z", "2026-11-01T08:00:00+24:00", "2026-11-01T08:00:00-00:00",
+    "2026-11-01T08:00:00.1234567Z", "2026-11-01T08:00:00+07:00:30.5",
+    "2026-11-01T08:00:00.000000+07:00" + " " * 32, "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00", "２０２６-11-01T08:00:00Z"]),
+    st.builds(lambda d, sep: d.isoformat(sep=sep), st.datetimes(timezones=offsets),
+              st.sampled_from(["T", " "])))
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-200, 200),
                     st.sampled_from([math.nan, math.inf, -math.inf, 90, 90.0000001, -180.0,
                                      10 ** 400, "45", True]))
@@ -153,3 +167,15 @@ def test_bad_records_raise_marshmallows_own_errors():
     with pytest.raises(ValidationError) as slow_error:
         schema.load(bad)
     assert fast_error.value.messages == slow_error.value.messages
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_timestamp_beyond_utc_range_is_a_field_error(stamp):
+    """Converted to UTC these fall outside years 1..9999: a 422 naming the field, not a
+    500 from an OverflowError (both paths)."""
+    schema = SourceReportInSchema()
+    data = {**WELL_FORMED, "submitted_at": stamp}
+    for load in (schema.load, FastLoad(schema).load):
+        with pytest.raises(ValidationError) as raised:
+            load(data)
+        assert raised.value.messages == {"submitted_at": [OUT_OF_RANGE]}
