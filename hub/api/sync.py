@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 
+from hub.api import plainjson
 from hub.api.common import BEARER, actor
 from hub.api.sources import check_ref
 from hub.auth import current_principal, require
@@ -43,10 +44,22 @@ class OperationSchema(Schema):
     note = Text(allow_none=True)
 
 
+class RawItems(fields.List):
+    """List(Raw(allow_none=True)): what it loads, a copy of the list, without a field
+    call per item (a batch has 1000 of them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        inner = self.inner
+        if type(value) is list and type(inner) is fields.Raw and inner.allow_none and \
+                not inner.validators and not inner.pre_load and not inner.post_load:
+            return list(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class BatchSchema(Schema):
     # Items are checked one by one in the batch (a non-object item fails alone with 422):
     # validating them here would let one malformed item reject the whole batch.
-    operations = fields.List(fields.Raw(allow_none=True, metadata={"type": "object"}),
+    operations = RawItems(fields.Raw(allow_none=True, metadata={"type": "object"}),
                              required=True,
                              validate=validate.Length(1, MAX_OPERATIONS),
                              metadata={"items": OperationSchema})
@@ -186,6 +199,7 @@ def _bulk_creates(operations, claimed: set) -> dict:
     session = db.session()
     known = ingest.existing_refs(session, [key for _, key, _ in candidates])
     outcomes, built, built_at = {}, [], []
+    actors = {system: actor(system) for system in claimed}  # one per system, not per item
     try:
         with events.savepoint(session):
             reserve_tracking_ids(session, len(candidates) - len(known))
@@ -197,7 +211,7 @@ def _bulk_creates(operations, claimed: set) -> dict:
                     check_ref(*key)
                     data = _load(SOURCE_REPORT, raw["report"])
                     built.append(report_service.build_report(
-                        session, data, actor(key[0]), external_ref=key,
+                        session, data, actors[key[0]], external_ref=key,
                         status=data.get("status"),
                         source_updated_at=data.get("source_updated_at"),
                         payload_hash=report_service.payload_fingerprint(raw["report"])))
@@ -251,4 +265,7 @@ def post_batch(body):
                 slug="internal").to_dict()}
         results.append({"index": index, "op": kind, **outcome})
     failed = sum(1 for r in results if r["result"] == "failed")
-    return {"results": results, "succeeded": len(results) - failed, "failed": failed}
+    # The results are plain values already in BatchResultSchema's shape: written as they
+    # are (marshmallow's dump of 1000 results copied them at a tenth of the batch's time).
+    return plainjson.response(
+        {"results": results, "succeeded": len(results) - failed, "failed": failed}, 207)
