@@ -117,7 +117,7 @@ def _converter(field):
     elif kind is fields.Dict and field.key_field is None and field.value_field is None:
         base = lambda v: dict(v) if type(v) is dict else DEFER  # noqa: E731  (a copy, as Dict)
     elif kind is Timestamp and field.format == "iso" and \
-            fields.DateTime.DESERIALIZATION_FUNCS.get("iso") is dt.datetime.fromisoformat:
+            fields.DateTime.DESERIALIZATION_FUNCS.get("iso") == dt.datetime.fromisoformat:
         base = _timestamp
     elif kind is fields.Boolean:
         # Only the JSON booleans, and only if this field reads them as themselves.

@@ -179,3 +179,22 @@ def test_timestamp_beyond_utc_range_is_a_field_error(stamp):
         with pytest.raises(ValidationError) as raised:
             load(data)
         assert raised.value.messages == {"submitted_at": [OUT_OF_RANGE]}
+
+
+def test_well_formed_records_need_no_field_call(monkeypatch):
+    """The common field types (timestamps, e-mail, raw values included) are settled by
+    the fast path's own checks: a well-formed record never reaches Field.deserialize."""
+    from marshmallow import fields
+    report = {**WELL_FORMED, "reporter": {**WELL_FORMED["reporter"], "email": "a@b.id"}}
+    operation = {"op": "upsert_report", "system": "s", "external_id": "1", "report": report}
+    loaders = [(FastLoad(SourceReportInSchema()), report),
+               (FastLoad(OperationSchema()), operation),
+               (FastLoad(ResponseInSchema()), {"body": "Sudah.", "created_at":
+                                               "2026-11-01T08:00:00Z"})]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Field.deserialize called on well-formed input")
+
+    monkeypatch.setattr(fields.Field, "deserialize", refuse)
+    for loader, data in loaders:
+        assert loader.fast_result(data) is not DEFER
