@@ -2,7 +2,7 @@
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -109,3 +109,41 @@ def test_ref_lookup_keeps_using_the_unique_index_as_the_table_grows(app):
             db.session.rollback()
         assert db.session.execute(sa.text("SHOW plan_cache_mode")).scalar() != \
             "force_custom_plan"  # set for the transaction only: it ends with it
+
+
+def test_copy_insert_round_trips_json_text_numbers_and_instants(app, sleman):
+    created = sleman.create_report()
+    rid = uuid.UUID(created["id"])
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=7)))
+    with app.app_context():
+        base = {"report_id": rid, "type": "report.updated", "occurred_at": at,
+                "actor": "tést ünïcode\ttab\\slash", "actor_agency": "kab-sleman",
+                "source_system": None, "report_version": 2}
+        ingest.insert_rows(db.session, ReportEvent.__table__, [
+            {**base, "seq": 10 ** 12, "data": {"changes": {"title": {"to": "Judul \"baru\""}},
+                                                "n": [1, 2.5, None]}},
+            {**base, "seq": 10 ** 12 + 1, "data": None}])
+        got = db.session.execute(sa.text(
+            "SELECT seq, actor, occurred_at, data, jsonb_typeof(data) FROM report_events "
+            "WHERE seq >= :s ORDER BY seq"), {"s": 10 ** 12}).all()
+        assert [(r.seq, r.actor) for r in got] == [(10 ** 12, base["actor"]),
+                                                    (10 ** 12 + 1, base["actor"])]
+        assert got[0].occurred_at == at
+        assert got[0].data == {"changes": {"title": {"to": "Judul \"baru\""}},
+                               "n": [1, 2.5, None]}
+        assert got[0][4] == "object"
+        assert got[1][4] == "null"  # JSON null, not SQL NULL, as the JSON type stores None
+        db.session.rollback()
+
+
+def test_batch_created_reports_take_whole_numbers_for_coordinates(sleman):
+    from tests.helpers import report_payload
+    payload = report_payload(location={"text": "Tugu", "lat": -7, "lon": 110})
+    resp = sleman.post("/sync/batches", json={"operations": [
+        {"op": "upsert_report", "system": "sleman-copy-test", "external_id": "C-1",
+         "report": payload}]})
+    assert resp.status_code == 207, resp.get_json()
+    result = resp.get_json()["results"][0]
+    assert result["status"] == 201, result
+    got = sleman.get(f"/reports/{result['id']}").get_json()["location"]
+    assert (got["lat"], got["lon"]) == (-7.0, 110.0)
