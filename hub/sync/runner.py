@@ -10,6 +10,7 @@ import os
 import random
 import socket
 import uuid
+from contextlib import closing
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -132,11 +133,11 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
             seconds=conn.lookback_seconds)
         cursor = {**cursor, "since": since.isoformat()}
     mappings = MappingSet.load(db.session, conn.id)
-    pages = connector.read(stream, cursor)
+    pages = _with_records(connector.read(stream, cursor))
     if getattr(connector, "reads_ahead", False):  # HTTP sources: overlap fetch and write
         pages = prefetched(pages)
     last_keys: set = set()
-    for page in pages:
+    for page, records in pages:
         # Whatever a connector's own checks, a page that only repeats the one before it
         # means the local paging does not advance: fail the run visibly, never loop.
         keys = {(r.external_id, r.updated_at) for r in page.records}
@@ -146,7 +147,7 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
                                  "stopping before anything is skipped")
         last_keys = keys
         applier = RecordApplier(db.session, db.session.merge(conn), mappings)
-        outcomes = applier.apply_page([record_to_json(r) for r in page.records])
+        outcomes = applier.apply_page(records)
         for record, (outcome, reason) in zip(page.records, outcomes):
             counts["read"] += 1
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -167,6 +168,14 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
         state.cursor, state.updated_at = page.cursor, utcnow()
         renew_lease(conn.id, owner)
         db.session.commit()  # the page's records and its cursor, together
+
+
+def _with_records(pages):
+    """Each page with its records in the applier's form, converted where the page is read
+    (in the read-ahead thread, while the writing thread waits on PostgreSQL)."""
+    with closing(pages):  # closed early, the connector's read stops too
+        for page in pages:
+            yield page, [record_to_json(r) for r in page.records]
 
 
 def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int:
