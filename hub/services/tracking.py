@@ -3,6 +3,8 @@
 The check digit catches every single-digit typo and adjacent transposition, which is
 how tracking numbers are mangled when read out over the phone or SMS.
 """
+from collections import deque
+
 import sqlalchemy as sa
 
 from hub.services.events import allocate
@@ -31,17 +33,19 @@ POOL = 50  # numbers fetched per round trip; unused ones are simply skipped
 
 
 def allocate_tracking_ids(session, n: int) -> list[str]:
-    pool = session.info.setdefault("tracking_pool", [])
+    # A deque: a page takes its numbers one at a time from a pool of hundreds, and
+    # slicing a list copied the rest of the pool on every take.
+    pool = session.info.setdefault("tracking_pool", deque())
     if len(pool) < n:
         pool.extend(_fetch(session, max(n - len(pool), POOL)))
-    taken, pool[:] = pool[:n], pool[n:]
+    taken = [pool.popleft() for _ in range(n)]
     return [f"{num}{damm(str(num))}" for num in taken]
 
 
 def reserve_tracking_ids(session, n: int) -> None:
     """Fill the pool so that the next n allocate_tracking_ids(session, 1) calls need no
     round trip: a page or batch of new reports fetches its numbers at once."""
-    pool = session.info.setdefault("tracking_pool", [])
+    pool = session.info.setdefault("tracking_pool", deque())
     if len(pool) < n:
         pool.extend(_fetch(session, n - len(pool)))
 

@@ -1,6 +1,7 @@
 """Local records into the hub: map, upsert, hold what cannot be mapped yet."""
 import logging
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
@@ -61,7 +62,11 @@ class RecordApplier:
         # session up again (~7 % of a backfill).
         if isinstance(session, scoped_session):
             session = session()
-        self.session, self.conn, self.mappings = session, conn, mappings
+        # What the rules need of the connector, read once: the ORM row expires at every
+        # page's commit, and each page would read it again.
+        self.conn = SimpleNamespace(id=conn.id, system=conn.system,
+                                    agency_code=conn.agency_code)
+        self.session, self.mappings = session, mappings
         self.principal = connector_principal(conn)
         self.actor = Actor(self.principal, conn.system)
 

@@ -137,6 +137,7 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
     if getattr(connector, "reads_ahead", False):  # HTTP sources: overlap fetch and write
         pages = prefetched(pages)
     last_keys: set = set()
+    applier = RecordApplier(db.session, conn, mappings)
     for page, records in pages:
         # Whatever a connector's own checks, a page that only repeats the one before it
         # means the local paging does not advance: fail the run visibly, never loop.
@@ -146,7 +147,6 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
                                  "before it; the local system's paging does not advance, "
                                  "stopping before anything is skipped")
         last_keys = keys
-        applier = RecordApplier(db.session, db.session.merge(conn), mappings)
         outcomes = applier.apply_page(records)
         for record, (outcome, reason) in zip(page.records, outcomes):
             counts["read"] += 1
