@@ -5,9 +5,10 @@ failure anywhere leaves no partial write.
 """
 import hashlib
 import json
-from types import SimpleNamespace
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -257,8 +258,16 @@ def disposition(session, report, to_agency: str, actor: Actor, note=None) -> Non
 # --- upsert from a source system -------------------------------------------------------
 
 def payload_fingerprint(payload: dict) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The hash that tells a replayed payload from a changed one: keys sorted, compact.
+    orjson does it several times faster than json.dumps (it was a twentieth of a
+    backfill); what it cannot write (an integer beyond 64 bits, a key that is not a
+    string) takes json.dumps."""
+    try:
+        canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def claim_source_system(session, system: str, principal) -> None:

@@ -309,3 +309,19 @@ def test_external_refs_listed_on_report_and_in_list(sleman):
     by_id = {r["id"]: r for r in all_reports(sleman)}
     assert by_id[one["id"]]["external_refs"] == [{"system": SYSTEM, "external_id": "A-1"}]
     assert by_id[plain["id"]]["external_refs"] == []
+
+
+def test_the_fingerprint_ignores_key_order_and_sees_any_change():
+    from hub.services.reports import payload_fingerprint
+    one = {"title": "Jalan rusak", "location": {"text": "Tugu", "lat": -7.5},
+           "reporter": {"name": "Siti Aminah"}, "tags": [1, 2.5, None]}
+    reordered = {"tags": [1, 2.5, None], "reporter": {"name": "Siti Aminah"},
+                 "location": {"lat": -7.5, "text": "Tugu"}, "title": "Jalan rusak"}
+    assert payload_fingerprint(one) == payload_fingerprint(reordered)
+    assert payload_fingerprint(one) != payload_fingerprint({**one, "title": "Jalan rusak!"})
+    assert payload_fingerprint(one) != payload_fingerprint(
+        {**one, "location": {"text": "Tugu", "lat": -7.6}})
+    # What orjson cannot write still gets a stable fingerprint.
+    huge = {"n": 2 ** 70}
+    assert payload_fingerprint(huge) == payload_fingerprint({"n": 2 ** 70})
+    assert payload_fingerprint(huge) != payload_fingerprint({"n": 2 ** 70 + 1})
