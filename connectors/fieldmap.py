@@ -4,6 +4,7 @@ A field spec is either a dotted path into the local record ("pelapor.nama") or a
 {path, map?, default?, type?}: `map` translates literal values (e.g. true -> public),
 `type` converts (datetime, date, bool, str, float).
 """
+import functools
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -29,10 +30,18 @@ def _walk(data, parts, default=None):
 
 
 def set_path(target: dict, path: str, value) -> None:
-    parts = path.split(".")
-    for part in parts[:-1]:
+    if "." not in path:  # most hub fields are top-level: no split, no walk
+        target[path] = value
+        return
+    *parents, last = _split(path)
+    for part in parents:
         target = target.setdefault(part, {})
-    target[parts[-1]] = value
+    target[last] = value
+
+
+@functools.lru_cache(maxsize=1024)  # a connector's few field names, for every record
+def _split(path: str) -> tuple:
+    return tuple(path.split("."))
 
 
 def parse_datetime(value, tz: str | None):
@@ -104,10 +113,15 @@ class Extractor:
         for hub_field, spec, parts, value_map in self.fields:
             if parts is None:
                 value = spec["const"]
+            elif len(parts) == 1 and type(record) is dict:  # the common flat field
+                value = record.get(parts[0], _MISSING)
             else:
                 value = _walk(record, parts, _MISSING)
-                if value is _MISSING:
-                    value = spec.get("default")
+            if value is _MISSING:
+                value = spec.get("default")
+            if value_map is None and "type" not in spec:
+                out[hub_field] = value  # nothing to convert: convert() would return it
+                continue
             try:
                 out[hub_field] = convert(value, spec, self.tz, value_map)
             except (TypeError, ValueError) as exc:
