@@ -7,6 +7,7 @@ import time
 from collections import deque
 from datetime import datetime, timezone
 
+import orjson
 import requests
 
 from connectors import fieldmap, http
@@ -92,6 +93,10 @@ class RestConnector:
         http.raise_for_status(resp, method, path, system="the local system")
         if resp.status_code == 204 or not resp.content:
             return None
+        try:
+            return orjson.loads(resp.content)  # several times faster on a page of 500
+        except orjson.JSONDecodeError:
+            pass  # a charset other than UTF-8, NaN, huge integers: the standard parser
         try:
             return resp.json()
         except ValueError:
