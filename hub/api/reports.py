@@ -1,7 +1,7 @@
 """Reports: create, list, read, status, dispositions, events, attachments."""
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, jsonify, request, send_file
@@ -42,7 +42,8 @@ def create_report(data):
 @blp.route("/reports", methods=["GET"])
 @blp.doc(security=BEARER)
 @require("reports:read")
-@blp.arguments(ReportListQuerySchema, location="query")
+# An instance, not the class: webargs would build (deep-copy) the schema per request.
+@blp.arguments(ReportListQuerySchema(), location="query")
 @blp.response(200, ReportPageSchema)
 def list_reports(args):
     """Reports the caller may see, oldest change first; keyset-paginated
@@ -62,13 +63,14 @@ def list_reports(args):
     limit = args["limit"]
     if listing.builds_json(db.session):
         # PostgreSQL writes each report's JSON (listing.page_json); Python only joins them.
-        rows = listing.page_json(db.session, principal, access.scope(principal), filters,
-                                 args.get("updated_since"), after, limit + 1)
-        listing.finish_read(db.session)
-        items = [row[0] for row in rows[:limit]]
-        last = rows[limit - 1] if len(rows) > limit else None
+        items = listing.page_json(db.session, principal, access.scope(principal), filters,
+                                  args.get("updated_since"), after, limit + 1, ends_read=True)
+        next_cursor = None
+        if len(items) > limit:
+            del items[limit:]
+            next_cursor = paging.encode(list(listing.cursor_of(items[-1])))
         return _json_text('{"items":[' + ",".join(items) + '],"next_cursor":'
-                          + json.dumps(_next_cursor(last[1], last[2]) if last else None) + "}")
+                          + json.dumps(next_cursor) + "}")
     stmt = access.visible(principal)
     for field, value in filters.items():
         stmt = stmt.where(listing.FILTERS[field] == value)
@@ -80,15 +82,13 @@ def list_reports(args):
     rows = listing.report_views(db.session, stmt, (Report.updated_at, Report.id), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _next_cursor(rows[-1].updated_at, rows[-1].id) if more else None
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = paging.encode([last.updated_at.isoformat(), str(last.id)])
     # Already in JSON form (report_json): the schema documents it, nothing re-dumps it.
     return jsonify({"items": [report_json(r, principal) for r in rows],
                     "next_cursor": next_cursor})
-
-
-def _next_cursor(updated_at, report_id) -> str:
-    # In UTC whatever the session's TimeZone: the same cursor from either path.
-    return paging.encode([updated_at.astimezone(timezone.utc).isoformat(), str(report_id)])
 
 
 def _json_text(text: str, headers=None):
@@ -105,8 +105,8 @@ def _json_text(text: str, headers=None):
 def get_report(report_id):
     """One report, by hub id or tracking id"""
     if listing.builds_json(db.session):
-        text, etag = access.read_report_json(db.session, report_id, current_principal())
-        listing.finish_read(db.session)
+        text, etag = access.read_report_json(db.session, report_id, current_principal(),
+                                             ends_read=True)
         return _json_text(text, {"ETag": etag})
     report = access.read_report(db.session, report_id, current_principal())
     return with_etag(jsonify(report_json(report, current_principal())), report)

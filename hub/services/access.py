@@ -167,13 +167,16 @@ def read_report(session, ident: str, principal):
     return found[0]
 
 
-def read_report_json(session, ident: str, principal) -> tuple[str, str]:
+def read_report_json(session, ident: str, principal, *,
+                     ends_read: bool = False) -> tuple[str, str]:
     """read_report for PostgreSQL, the report already in JSON (report_json's, written by
-    the database): (JSON text, ETag). Another agency's report is 404 as in read_report."""
+    the database): (JSON text, ETag). Another agency's report is 404 as in read_report.
+    `ends_read`: see listing.run_prepared."""
     key = _key(ident)
     stmt = _read_by_key_json(principal.is_national, principal.is_admin,
                              not isinstance(key, uuid.UUID))
-    found = listing.run_prepared(session, stmt, {"key": key, "agency": principal.agency})
+    found = listing.run_prepared(session, stmt, {"key": key, "agency": principal.agency},
+                                 ends_read=ends_read)
     if not found:
         raise not_found()
     text, version = found[0]

@@ -8,6 +8,7 @@ attribute-style views that representations.report_json takes like a Report
 (tests/services/test_listing.py keeps the two equal).
 """
 import functools
+import json
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -70,41 +71,46 @@ def views(rows, extra=()) -> list[SimpleNamespace]:
     return out
 
 
-def run_prepared(session, stmt: sa.Select, params: dict, *, plan_each_time: bool = False):
+def run_prepared(session, stmt: sa.Select, params: dict, *, plan_each_time: bool = False,
+                 ends_read: bool = False):
     """Rows of a fixed, hot statement. On PostgreSQL straight on the driver, as a prepared
     statement: SQLAlchemy's result layer asks psycopg for a description of every column
     on every call, a fifth of a read by key, and these rows need no processing (psycopg
     returns UUIDs and aware datetimes itself). Elsewhere through SQLAlchemy. The values
     go to the driver as they are: no SQLAlchemy type processes them.
 
-    A prepared statement outlives the request only if the transaction ends with COMMIT
-    (finish_read). `plan_each_time`: for a statement whose best plan depends on its
-    values, still parsed once per connection but planned for each call's values, as an
-    unprepared statement is: after five calls PostgreSQL may settle on a generic plan,
-    and one made for a tenant with every report (walk the (updated_at, id) index) walks
-    the whole index for a tenant with a few. The SET LOCAL goes in the same round trip."""
+    On PostgreSQL everything the call sends goes in one round trip (a pipeline): the
+    transaction's BEGIN when it is the first statement, the SET LOCAL of
+    `plan_each_time`, the statement, and the COMMIT of `ends_read`.
+
+    `plan_each_time`: for a statement whose best plan depends on its values: still parsed
+    once per connection, but planned for each call's values, as an unprepared statement
+    is. After five calls PostgreSQL may settle on a generic plan, and one made for a
+    tenant with every report (walk the (updated_at, id) index) walks the whole index for
+    a tenant with a few.
+
+    `ends_read`: the request reads nothing more; its transaction ends with COMMIT (the
+    session's too). Closing the session would ROLLBACK, and on a ROLLBACK psycopg
+    deallocates every statement prepared on the connection (a rollback may have dropped
+    what they refer to): every read then parsed and planned its statements afresh, and
+    paid a DEALLOCATE ALL round trip. A read changed nothing, so COMMIT ends it all the
+    same, and the prepared statements serve the connection's next requests."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        return connection.execute(stmt, params)
+        return connection.execute(stmt, params).all()
     sql, defaults = _compiled(stmt, connection.dialect)
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor:
-        if plan_each_time:
-            with driver.pipeline():
+        with driver.pipeline():
+            if plan_each_time:
                 cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-                cursor.execute(sql, {**defaults, **params}, prepare=True)
-        else:
             cursor.execute(sql, {**defaults, **params}, prepare=True)
-        return cursor.fetchall()
-
-
-def finish_read(session) -> None:
-    """End a read's transaction with COMMIT. Closing the session would ROLLBACK, and on a
-    ROLLBACK psycopg deallocates every statement prepared on the connection (a rollback
-    may have dropped what they refer to): every read then parsed and planned its
-    statements afresh and paid a DEALLOCATE ALL round trip. A read changed nothing, so
-    COMMIT ends it all the same and keeps them."""
-    session.commit()
+            if ends_read:
+                driver.commit()
+        rows = cursor.fetchall()
+    if ends_read:
+        session.commit()  # the driver's transaction is over: this sends nothing
+    return rows
 
 
 @functools.lru_cache(maxsize=64)
@@ -160,23 +166,43 @@ def _page_json(national: bool, admin: bool, filters: tuple, since: bool, after: 
             .subquery("page"))
     text = report_json_sql("page", full_reporter=admin,
                            responsible=None if national else "page.responsible")
-    return (sa.select(sa.literal_column(text), page.c.updated_at, page.c.id)
+    # The JSON alone: the next cursor is read from the last report's own text (cursor_of),
+    # which spares the driver a timestamp and a UUID to parse per row.
+    return (sa.select(sa.literal_column(text)).select_from(page)
             .order_by(page.c.updated_at, page.c.id))
 
 
 def page_json(session, principal, scope, filters: dict, updated_since=None, after=None,
-              limit: int = 100) -> list[tuple]:
+              limit: int = 100, *, ends_read: bool = False) -> list[str]:
     """The first `limit` reports the caller may see (`scope`: access.scope's codes, None
     for national callers) matching `filters` (FILTERS' names), changed at or after
     `updated_since`, after the keyset `after` (updated_at, id), in (updated_at, id) order:
-    (report_json text, updated_at, id) each, built by PostgreSQL."""
+    the text of each one's report_json, written by PostgreSQL. `ends_read`: see
+    run_prepared."""
     stmt = _page_json(principal.is_national, principal.is_admin, tuple(sorted(filters)),
                       updated_since is not None, after is not None)
     params = {**filters, "limit": limit}
     if scope is not None:
-        params["scope"] = list(scope)
+        params["scope"] = _array_literal(scope)
     if updated_since is not None:
         params["updated_since"] = updated_since
     if after is not None:
         params["after_updated_at"], params["after_id"] = after
-    return run_prepared(session, stmt, params, plan_each_time=True)
+    return [row[0] for row in run_prepared(session, stmt, params, plan_each_time=True,
+                                           ends_read=ends_read)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _array_literal(codes: frozenset) -> str:
+    """The agency codes as one PostgreSQL array literal (the statement casts it): the
+    driver built the same array from the list for every request."""
+    quoted = ('"' + code.replace("\\", "\\\\").replace('"', '\\"') + '"'
+              for code in sorted(codes))
+    return "{" + ",".join(quoted) + "}"
+
+
+def cursor_of(report_text: str) -> tuple[str, str]:
+    """(updated_at, id) of a report from its JSON text, updated_at as the list's cursors
+    have always carried it (datetime.isoformat of the UTC time: "+00:00", not "Z")."""
+    report = json.loads(report_text)
+    return report["updated_at"].removesuffix("Z") + "+00:00", report["id"]

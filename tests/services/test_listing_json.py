@@ -139,10 +139,12 @@ def assert_same_pages(app, session):
         orm = session.execute(access.visible(principal).order_by(*ORDER)).scalars().all()
         expected = [python_json(app, report, principal) for report in orm]
         forget_scopes(session)
-        rows = listing.page_json(session, principal, access.scope(principal), {},
-                                 limit=1000)
-        assert [typed(json.loads(row[0])) for row in rows] == expected, principal
-        assert [(row[1], row[2]) for row in rows] == [(r.updated_at, r.id) for r in orm]
+        texts = listing.page_json(session, principal, access.scope(principal), {},
+                                  limit=1000)
+        assert [typed(json.loads(text)) for text in texts] == expected, principal
+        # The keyset a next cursor carries, as the Python path writes it.
+        assert [listing.cursor_of(text) for text in texts] == [
+            (r.updated_at.isoformat(), str(r.id)) for r in orm]
 
 
 def assert_same_by_key(app, session, ids):
@@ -317,7 +319,7 @@ def test_a_cursor_without_an_offset_is_refused(sleman):
 
 
 def test_reads_keep_their_prepared_statements(app, many, sleman, monkeypatch):
-    """A read ends with COMMIT (listing.finish_read): on a ROLLBACK psycopg deallocates
+    """A read ends with COMMIT (run_prepared, ends_read): on a ROLLBACK psycopg deallocates
     every statement prepared on the connection, and each read parsed them all again."""
     import psycopg
     used, execute = [], psycopg.Cursor.execute
