@@ -31,6 +31,19 @@ def pending(session) -> list:
     return session.info.get(_PENDING, [])
 
 
+def take_pending(session, mark: int) -> list:
+    """Remove and return the rows recorded after `mark` (len(pending()) taken earlier):
+    drafts built in one session and written by another carry their rows along."""
+    rows = session.info.get(_PENDING, [])
+    taken = rows[mark:]
+    del rows[mark:]
+    return taken
+
+
+def add_pending(session, rows: list) -> None:
+    session.info.setdefault(_PENDING, []).extend(rows)
+
+
 @contextmanager
 def savepoint(session):
     """A SAVEPOINT whose events are dropped too if it rolls back (batch items)."""

@@ -1,5 +1,6 @@
 """Local records into the hub: map, upsert, hold what cannot be mapped yet."""
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -9,8 +10,7 @@ from sqlalchemy.orm import scoped_session
 
 from hub.auth import Principal
 from hub.errors import Problem, flatten_errors
-from hub.models import (HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef,
-                        utcnow)
+from hub.models import HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef, utcnow
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
 from hub.services import events, lifecycle, sla
@@ -50,6 +50,15 @@ def record_to_json(record) -> dict:
             "updated_at": record.updated_at.isoformat() if record.updated_at else None,
             "fields": jsonable(record.fields), "origin_hub_id": record.origin_hub_id,
             "report_external_id": record.report_external_id}
+
+
+@dataclass
+class PreparedPage:
+    """A page built on the reading side, for the page writer."""
+    built: list           # (report draft, companion drafts) of the new reports
+    timeline: list        # their report.created rows, numbered when the writer commits
+    outcomes: list        # per record, in page order: created or unchanged
+    external_ids: set     # the page's local ids, to keep a later page from overtaking
 
 
 class RecordApplier:
@@ -178,30 +187,71 @@ class RecordApplier:
         report_service.claim_source_system(self.session, self.conn.system, self.principal)
         report_service.lock_source_system(self.session, self.conn.system)
         built, at = [], []
-        sla.prime_lineages(self.session, {unit or self.conn.agency_code
-                                          for _, _, _, unit in fresh})
         try:
             with events.savepoint(self.session):
-                reserve_tracking_ids(self.session, len(fresh))
-                for index, rec, payload, unit in fresh:
-                    try:
-                        data = SOURCE_REPORT.load(
-                            {**payload, "agency": unit or self.conn.agency_code})
-                        built.append(report_service.build_report(
-                            self.session, data, self.actor,
-                            external_ref=(self.conn.system, rec["external_id"]),
-                            status=data.get("status"),
-                            source_updated_at=data.get("source_updated_at"),
-                            payload_hash=report_service.payload_fingerprint(payload)))
-                        at.append(index)
-                    except (ValidationError, Problem):
-                        continue  # apply() reports it with its reason
+                built, at = self._build(fresh)
                 ingest.insert_built(self.session, built)
         except Exception:
             log.warning("creating %d records together failed; one by one instead",
                         len(built), exc_info=True)
             return {}
         return {index: ("created", None) for index in at}
+
+    def _build(self, fresh) -> tuple[list, list]:
+        """Drafts of the new reports, and the indexes of the records they come from; a
+        record that does not pass is left out (apply() reports it with its reason)."""
+        sla.prime_lineages(self.session, {unit or self.conn.agency_code
+                                          for _, _, _, unit in fresh})
+        reserve_tracking_ids(self.session, len(fresh))
+        built, at = [], []
+        for index, rec, payload, unit in fresh:
+            try:
+                data = SOURCE_REPORT.load({**payload, "agency": unit or self.conn.agency_code})
+                built.append(report_service.build_report(
+                    self.session, data, self.actor,
+                    external_ref=(self.conn.system, rec["external_id"]),
+                    status=data.get("status"), source_updated_at=data.get("source_updated_at"),
+                    payload_hash=report_service.payload_fingerprint(payload)))
+                at.append(index)
+            except (ValidationError, Problem):
+                continue
+        return built, at
+
+    def prepare_page(self, recs: list[dict]) -> "PreparedPage | None":
+        """A page of new reports (and copies the hub already holds unchanged), built but
+        not written: the page writer (hub/sync/pipeline.py) writes and commits it on a
+        connection of its own while this side reads and builds the next page. None when
+        any record needs the one-by-one path (a response, an echo, a held or unmapped
+        record, a change to a report the hub has, a duplicate, an invalid record); the
+        caller then applies the page as ever. Nothing is written here: the timeline rows
+        of the drafts are taken out of this session and travel with the page."""
+        if not recs or any(r["stream"] != "reports" or r["origin_hub_id"] for r in recs):
+            return None
+        known = self._known_refs([r["external_id"] for r in recs])
+        if self._held_ids(recs):
+            return None
+        outcomes: list = [("unchanged", None)] * len(recs)
+        fresh, seen = [], set()
+        for index, rec in enumerate(recs):
+            mapped, missing = self.mappings.inbound(rec["fields"])
+            if missing or rec["external_id"] in seen:
+                return None
+            seen.add(rec["external_id"])
+            payload, unit = self._report_payload(rec, mapped)
+            ref = known.get(rec["external_id"])
+            if ref is not None:
+                if ref != report_service.payload_fingerprint(payload):
+                    return None
+                continue
+            fresh.append((index, rec, payload, unit))
+        mark = len(events.pending(self.session))
+        built, at = self._build(fresh) if fresh else ([], [])
+        timeline = events.take_pending(self.session, mark)
+        if len(at) != len(fresh):
+            return None
+        for index in at:
+            outcomes[index] = ("created", None)
+        return PreparedPage(built, timeline, outcomes, seen)
 
     def _report_echo(self, rec: dict) -> str:
         """A report the hub pushed, read back: link it; take only a local status move."""

@@ -18,11 +18,11 @@ from flask import current_app
 
 from connectors.base import ConnectorError
 from hub.extensions import db
-from hub.models import (Connector, HeldRecord, StreamState, SyncRecordError, SyncRun,
-                        utcnow)
+from hub.models import Connector, HeldRecord, StreamState, SyncRecordError, SyncRun, utcnow
 from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
 from hub.sync.mapping import MappingSet
+from hub.sync.pipeline import PageWriter
 from hub.sync.prefetch import prefetched
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,9 @@ def acquire_lease(connector_id: str, owner: str) -> bool:
     return taken == 1
 
 
-def renew_lease(connector_id: str, owner: str) -> None:
+def renew_lease(connector_id: str, owner: str, session=None) -> None:
     lease = timedelta(seconds=_setting("HUB_SYNC_LEASE_SECONDS", 120))
-    kept = db.session.execute(
+    kept = (session or db.session).execute(
         sa.update(Connector).where(Connector.id == connector_id,
                                    Connector.lease_owner == owner)
         .values(lease_until=utcnow() + lease)).rowcount
@@ -138,36 +138,94 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
         pages = prefetched(pages)
     last_keys: set = set()
     applier = RecordApplier(db.session, conn, mappings)
-    for page, records in pages:
-        # Whatever a connector's own checks, a page that only repeats the one before it
-        # means the local paging does not advance: fail the run visibly, never loop.
-        keys = {(r.external_id, r.updated_at) for r in page.records}
-        if keys and keys <= last_keys:
-            raise ConnectorError(f"stream {stream}: a page repeats the records of the page "
-                                 "before it; the local system's paging does not advance, "
-                                 "stopping before anything is skipped")
-        last_keys = keys
-        outcomes = applier.apply_page(records)
-        for record, (outcome, reason) in zip(page.records, outcomes):
-            counts["read"] += 1
-            counts[outcome] = counts.get(outcome, 0) + 1
-            if outcome == "failed":
-                db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id,
-                                               stream=stream, external_id=record.external_id,
-                                               reason=reason, payload=_safe(record.raw)))
-        for raw, why in page.rejected:
-            counts["read"] += 1
-            counts["failed"] += 1
-            db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id, stream=stream,
-                                           external_id=None, reason=f"unreadable record: {why}",
-                                           payload=_safe(raw)))
-        state = db.session.get(StreamState, (conn.id, stream))
-        if state is None:
-            state = StreamState(connector_id=conn.id, stream=stream)
-            db.session.add(state)
-        state.cursor, state.updated_at = page.cursor, utcnow()
-        renew_lease(conn.id, owner)
-        db.session.commit()  # the page's records and its cursor, together
+    writer = PageWriter(applier, stream, owner) if PageWriter.usable() else None
+    try:
+        for page, records in pages:
+            # Whatever a connector's own checks, a page that only repeats the one before
+            # it means the local paging does not advance: fail the run visibly, never loop.
+            keys = {(r.external_id, r.updated_at) for r in page.records}
+            if keys and keys <= last_keys:
+                raise ConnectorError(f"stream {stream}: a page repeats the records of the "
+                                     "page before it; the local system's paging does not "
+                                     "advance, stopping before anything is skipped")
+            last_keys = keys
+            if writer is None:
+                _apply(applier, conn, stream, page, records, counts, run_id, owner)
+                continue
+            prepared = None
+            if not page.rejected and not ({r["external_id"] for r in records}
+                                          & writer.in_flight_ids()):
+                prepared = applier.prepare_page(records)
+                db.session.rollback()  # this side only read; its memos end with the page
+            if _settle(writer, applier, conn, stream, counts, run_id, owner) and prepared:
+                # The page before could not be written together and was applied one by
+                # one: this page was built without seeing it. Build it again.
+                prepared = applier.prepare_page(records)
+                db.session.rollback()
+            if prepared is None:
+                _apply(applier, conn, stream, page, records, counts, run_id, owner)
+            else:
+                writer.submit(page, records, prepared)
+        if writer is not None:
+            _settle(writer, applier, conn, stream, counts, run_id, owner)
+    finally:
+        if writer is not None:
+            # Leaving early (the local system failed on the next page, say): the page in
+            # flight still commits or rolls back whole, and is counted if it committed.
+            done, error = writer.wait()
+            if done is not None and error is None:
+                _count(done.prepared.outcomes, counts)
+            writer.close()
+
+
+def _settle(writer, applier, conn, stream, counts, run_id, owner) -> bool:
+    """Wait for the page in flight. Committed: count it. Not written (an error): apply
+    it one record at a time, as a failed bulk create is; a lost lease ends the run.
+    Returns whether the page had to be applied again."""
+    done, error = writer.wait()
+    if done is None:
+        return False
+    if error is None:
+        _count(done.prepared.outcomes, counts)
+        return False
+    if isinstance(error, LeaseLost):
+        raise error
+    log.warning("writing a page of %d records together failed; one by one instead",
+                len(done.records), exc_info=error)
+    _apply(applier, conn, stream, done.page, done.records, counts, run_id, owner)
+    return True
+
+
+def _count(outcomes, counts) -> None:
+    for outcome, _ in outcomes:
+        counts["read"] += 1
+        counts[outcome] = counts.get(outcome, 0) + 1
+
+
+def _apply(applier, conn, stream, page, records, counts, run_id, owner) -> None:
+    """The ordinary path: apply the page's records in this session and commit them with
+    the page's cursor."""
+    outcomes = applier.apply_page(records)
+    for record, (outcome, reason) in zip(page.records, outcomes):
+        counts["read"] += 1
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome == "failed":
+            db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id,
+                                           stream=stream, external_id=record.external_id,
+                                           reason=reason, payload=_safe(record.raw)))
+    for raw, why in page.rejected:
+        counts["read"] += 1
+        counts["failed"] += 1
+        db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id, stream=stream,
+                                       external_id=None, reason=f"unreadable record: {why}",
+                                       payload=_safe(raw)))
+    state = db.session.get(StreamState, (conn.id, stream))
+    if state is None:
+        state = StreamState(connector_id=conn.id, stream=stream)
+        db.session.add(state)
+    state.cursor, state.updated_at = page.cursor, utcnow()
+    renew_lease(conn.id, owner)
+    db.session.commit()  # the page's records and its cursor, together
 
 
 def _with_records(pages):
