@@ -194,7 +194,13 @@ class RestConnector:
         report_ref = flat.pop("report_external_id", None)
         fields: dict = {}
         for path, value in flat.items():
-            fieldmap.set_path(fields, path, value)
+            parent, _, key = path.partition(".")
+            if not key:
+                fields[path] = value
+            elif "." not in key:  # reporter.name: one level down, the usual nesting
+                fields.setdefault(parent, {})[key] = value
+            else:
+                fieldmap.set_path(fields, path, value)
         origin = cfg.get("origin")
         hub_id = None
         if origin and fieldmap.get_path(raw, origin["path"]) == origin.get("hub_value", "hub"):
