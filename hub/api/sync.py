@@ -1,6 +1,8 @@
 """POST /sync/batches: up to 1000 operations, each succeeding or failing on its own."""
 import logging
+from collections import Counter
 
+import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
@@ -12,6 +14,7 @@ from hub.api.sources import check_ref
 from hub.auth import current_principal, require
 from hub.errors import Problem, validation_problem
 from hub.extensions import db
+from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
 from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
@@ -228,6 +231,91 @@ def _bulk_creates(operations, claimed: set) -> dict:
     return outcomes
 
 
+def _bulk_replays(operations, claimed: set, done: dict) -> dict:
+    """Answer upserts that change nothing together; returns {index: outcome}.
+
+    A connector's next sync sends many records again as they were. One by one each took
+    a savepoint, a ref lookup and a locked load of the report with its relations (about
+    2.5 ms of CPU, ~350 records/s). Here the refs and reports of the batch's known
+    records are read, and the reports locked, in one statement per 500, and an item
+    whose copy is older than the hub's (stale) or the very payload it holds (unchanged)
+    is answered as upsert_from_source would answer it, in the same order of checks.
+    Anything else (changed payloads, bad items) is left to the per-item path, as is
+    every record named twice in the batch or whose report another item also names, and
+    the whole batch if it holds responses or status changes: then the order of the items
+    could decide the answer.
+    """
+    if any(isinstance(raw, dict) and raw.get("op") in ("add_response", "change_status")
+           for raw in operations):
+        return {}
+    named = Counter((raw.get("system"), raw.get("external_id")) for raw in operations
+                    if isinstance(raw, dict) and raw.get("op") == "upsert_report")
+    candidates = {}
+    for index, raw in enumerate(operations):
+        if index in done or not isinstance(raw, dict) or raw.get("op") != "upsert_report":
+            continue
+        key = (raw.get("system"), raw.get("external_id"))
+        if key[0] in claimed and type(key[1]) is str and named[key] == 1 and \
+                isinstance(raw.get("report"), dict):
+            candidates[key] = index
+    if not candidates:
+        return {}
+    session = db.session()
+    # Every known record the batch names (not only the candidates), to see which reports
+    # more than one item would touch.
+    held = _held_copies(session, [key for key in named
+                                  if key[0] in claimed and type(key[1]) is str])
+    reports_named = Counter(row.report_id for row in held.values())
+    outcomes = {}
+    for key, row in held.items():
+        if key not in candidates or reports_named[row.report_id] > 1:
+            continue  # named twice, or two records of one report: their order matters
+        index = candidates[key]
+        raw = operations[index]
+        try:
+            _load(OPERATION, raw)
+            check_ref(*key)
+            data = _load(SOURCE_REPORT, raw["report"])
+        except Problem:
+            continue  # the per-item path gives the failure
+        incoming_at = data.get("source_updated_at")
+        if incoming_at is not None and row.source_updated_at is not None \
+                and incoming_at < row.source_updated_at:
+            result = "stale"
+        elif row.payload_hash == report_service.payload_fingerprint(raw["report"]):
+            result = "unchanged"
+        else:
+            continue  # an update: the per-item path
+        outcomes[index] = {"status": 200, "result": result, "id": str(row.report_id),
+                           "tracking_id": row.tracking_id, "version": row.version}
+    return outcomes
+
+
+def _held_copies(session, keys: list) -> dict:
+    """{(system, external_id): row} for the keys the hub knows, each report locked FOR
+    UPDATE as upsert_from_source locks it (rows: report_id, source_updated_at,
+    payload_hash, tracking_id, version)."""
+    ref, report = ReportExternalRef, Report
+    by_system: dict = {}
+    for system, external_id in keys:
+        by_system.setdefault(system, []).append(external_id)
+    held = {}
+    with ingest.planned_each_time(session):
+        for system, external_ids in sorted(by_system.items()):
+            for start in range(0, len(external_ids), 500):
+                rows = session.execute(
+                    sa.select(ref.external_id, ref.report_id, ref.source_updated_at,
+                              ref.payload_hash, report.tracking_id, report.version)
+                    .join(report, report.id == ref.report_id)
+                    .where(ref.system == system,
+                           ingest.among(session, ref.external_id,
+                                        external_ids[start:start + 500]))
+                    .order_by(report.id)  # one locking order for every batch
+                    .with_for_update(of=report))
+                held.update(((system, row.external_id), row) for row in rows)
+    return held
+
+
 @blp.route("/sync/batches", methods=["POST"])
 @blp.doc(security=BEARER)
 @require("reports:write")
@@ -242,7 +330,9 @@ def post_batch(body):
     (so a later operation may refer to a report created anywhere in the same batch); the
     other operations then run in order, each in its own savepoint."""
     operations = body["operations"]
-    done = _bulk_creates(operations, _claim_systems(operations))
+    claimed = _claim_systems(operations)
+    done = _bulk_creates(operations, claimed)
+    done.update(_bulk_replays(operations, claimed, done))
     results = []
     for index, raw in enumerate(operations):
         kind = raw.get("op") if isinstance(raw, dict) else None
