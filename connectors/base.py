@@ -19,6 +19,11 @@ class ConnectorError(Exception):
         super().__init__(message)
         self.retryable, self.detail = retryable, detail
 
+    def __reduce__(self):
+        # Pickled whole (a sync reads pages in a child process and raises its errors in
+        # the parent): the default would rebuild it from the message alone.
+        return (self.__class__, self.args, self.__dict__)
+
 
 @dataclass
 class LocalRecord:

@@ -32,8 +32,7 @@ from hub.services import reports as report_service
 @dataclass
 class _InFlight:
     future: Future
-    page: object          # the connector's Page
-    records: list         # its records in the applier's form
+    page: object          # runner.ReadPage
     prepared: object      # inbound.PreparedPage
 
 
@@ -54,10 +53,10 @@ class PageWriter:
     def in_flight_ids(self) -> set:
         return self._in_flight.prepared.external_ids if self._in_flight else set()
 
-    def submit(self, page, records, prepared) -> None:
+    def submit(self, page, prepared) -> None:
         assert self._in_flight is None, "one page in flight at most"
         future = self._pool.submit(self._write, prepared, page.cursor)
-        self._in_flight = _InFlight(future, page, records, prepared)
+        self._in_flight = _InFlight(future, page, prepared)
 
     def wait(self) -> tuple[_InFlight | None, BaseException | None]:
         """Wait for the page in flight: (that page, None) once it is committed, or (that

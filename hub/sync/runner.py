@@ -12,6 +12,7 @@ import socket
 import uuid
 from contextlib import closing
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,7 +24,7 @@ from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
 from hub.sync.mapping import MappingSet
 from hub.sync.pipeline import PageWriter
-from hub.sync.prefetch import prefetched
+from hub.sync.prefetch import prefetched, read_in_process
 
 log = logging.getLogger(__name__)
 COUNT_KEYS = ("read", "created", "updated", "unchanged", "stale", "echo", "held", "failed",
@@ -133,24 +134,31 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
             seconds=conn.lookback_seconds)
         cursor = {**cursor, "since": since.isoformat()}
     mappings = MappingSet.load(db.session, conn.id)
-    pages = _with_records(connector.read(stream, cursor))
-    if getattr(connector, "reads_ahead", False):  # HTTP sources: overlap fetch and write
-        pages = prefetched(pages)
+    pipelined = PageWriter.usable()
+    if not getattr(connector, "reads_ahead", False):
+        pages = _read_pages(connector, stream, cursor)
+    elif pipelined:
+        # HTTP sources on PostgreSQL: read, parse and map pages in a child process (its
+        # own core and interpreter lock) while this one builds and the writer writes.
+        pages = read_in_process(_read_pages(connector, stream, cursor, in_child=True))
+    else:
+        pages = prefetched(_read_pages(connector, stream, cursor))  # a thread will do
     last_keys: set = set()
     applier = RecordApplier(db.session, conn, mappings)
-    writer = PageWriter(applier, stream, owner) if PageWriter.usable() else None
+    writer = PageWriter(applier, stream, owner) if pipelined else None
     try:
-        for page, records in pages:
+        for page in pages:
+            records = page.records
             # Whatever a connector's own checks, a page that only repeats the one before
             # it means the local paging does not advance: fail the run visibly, never loop.
-            keys = {(r.external_id, r.updated_at) for r in page.records}
+            keys = {(r["external_id"], r["updated_at"]) for r in records}
             if keys and keys <= last_keys:
                 raise ConnectorError(f"stream {stream}: a page repeats the records of the "
                                      "page before it; the local system's paging does not "
                                      "advance, stopping before anything is skipped")
             last_keys = keys
             if writer is None:
-                _apply(applier, conn, stream, page, records, counts, run_id, owner)
+                _apply(applier, conn, stream, page, counts, run_id, owner)
                 continue
             prepared = None
             if not page.rejected and not ({r["external_id"] for r in records}
@@ -163,9 +171,9 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
                 prepared = applier.prepare_page(records)
                 db.session.rollback()
             if prepared is None:
-                _apply(applier, conn, stream, page, records, counts, run_id, owner)
+                _apply(applier, conn, stream, page, counts, run_id, owner)
             else:
-                writer.submit(page, records, prepared)
+                writer.submit(page, prepared)
         if writer is not None:
             _settle(writer, applier, conn, stream, counts, run_id, owner)
     finally:
@@ -191,8 +199,8 @@ def _settle(writer, applier, conn, stream, counts, run_id, owner) -> bool:
     if isinstance(error, LeaseLost):
         raise error
     log.warning("writing a page of %d records together failed; one by one instead",
-                len(done.records), exc_info=error)
-    _apply(applier, conn, stream, done.page, done.records, counts, run_id, owner)
+                len(done.page.records), exc_info=error)
+    _apply(applier, conn, stream, done.page, counts, run_id, owner)
     return True
 
 
@@ -202,17 +210,18 @@ def _count(outcomes, counts) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
 
 
-def _apply(applier, conn, stream, page, records, counts, run_id, owner) -> None:
+def _apply(applier, conn, stream, page, counts, run_id, owner) -> None:
     """The ordinary path: apply the page's records in this session and commit them with
     the page's cursor."""
-    outcomes = applier.apply_page(records)
-    for record, (outcome, reason) in zip(page.records, outcomes):
+    outcomes = applier.apply_page(page.records)
+    for record, raw, (outcome, reason) in zip(page.records, page.raws, outcomes,
+                                              strict=True):
         counts["read"] += 1
         counts[outcome] = counts.get(outcome, 0) + 1
         if outcome == "failed":
             db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id,
-                                           stream=stream, external_id=record.external_id,
-                                           reason=reason, payload=_safe(record.raw)))
+                                           stream=stream, external_id=record["external_id"],
+                                           reason=reason, payload=_safe(raw)))
     for raw, why in page.rejected:
         counts["read"] += 1
         counts["failed"] += 1
@@ -228,12 +237,28 @@ def _apply(applier, conn, stream, page, records, counts, run_id, owner) -> None:
     db.session.commit()  # the page's records and its cursor, together
 
 
-def _with_records(pages):
-    """Each page with its records in the applier's form, converted where the page is read
-    (in the read-ahead thread, while the writing thread waits on PostgreSQL)."""
-    with closing(pages):  # closed early, the connector's read stops too
+class ReadPage(NamedTuple):
+    """A page as the sync engine takes it: records in the applier's form, the local
+    records as read (kept for the officer when one fails), and the cursor after it."""
+    cursor: dict
+    records: list
+    raws: list
+    rejected: list
+
+
+def _read_pages(connector, stream, cursor, in_child: bool = False):
+    """The connector's pages, converted where they are read (in the read-ahead thread or
+    process, while the building side works)."""
+    if in_child:
+        # Connections inherited from the parent stay the parent's: the child opens its
+        # own (closing its copies of the sockets leaves the parent's open).
+        http = getattr(connector, "http", None)
+        if http is not None:
+            http.close()
+    with closing(connector.read(stream, cursor)) as pages:  # closed early, reading stops
         for page in pages:
-            yield page, [record_to_json(r) for r in page.records]
+            yield ReadPage(page.cursor, [record_to_json(r) for r in page.records],
+                           [r.raw for r in page.records], page.rejected)
 
 
 def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int:

@@ -147,3 +147,56 @@ def test_batch_created_reports_take_whole_numbers_for_coordinates(sleman):
     assert result["status"] == 201, result
     got = sleman.get(f"/reports/{result['id']}").get_json()["location"]
     assert (got["lat"], got["lon"]) == (-7.0, 110.0)
+
+
+def test_reading_in_a_child_process_keeps_order_and_raises_its_error_whole():
+    from connectors.base import ConnectorError
+    from hub.sync.prefetch import read_in_process
+
+    def pages():
+        yield {"page": 1}
+        yield {"page": 2}
+        raise ConnectorError("GET /api/aduan: 503", retryable=True, detail="busy")
+
+    got = []
+    with pytest.raises(ConnectorError) as raised:
+        for page in read_in_process(pages()):
+            got.append(page)
+    assert got == [{"page": 1}, {"page": 2}]
+    assert str(raised.value) == "GET /api/aduan: 503"
+    assert (raised.value.retryable, raised.value.detail) == (True, "busy")
+
+
+def test_reading_in_a_child_process_words_an_unpicklable_error():
+    from hub.sync.prefetch import read_in_process
+
+    class Odd(Exception):
+        def __reduce__(self):
+            raise TypeError("cannot pickle")
+
+    def pages():
+        yield 1
+        raise Odd("the local system said something odd")
+
+    reader = read_in_process(pages())
+    assert next(reader) == 1
+    with pytest.raises(RuntimeError, match="Odd: the local system said something odd"):
+        next(reader)
+
+
+def test_reading_in_a_child_process_stops_the_child_when_the_caller_stops():
+    import multiprocessing
+
+    from hub.sync.prefetch import read_in_process
+
+    def pages():
+        for n in range(10 ** 9):  # endless, unless stopped
+            yield [n] * 100
+
+    reader = read_in_process(pages())
+    assert next(reader) == [0] * 100
+    children = multiprocessing.active_children()
+    assert [c.name for c in children] == ["sync-reader"]
+    reader.close()
+    assert not children[0].is_alive()
+    assert multiprocessing.active_children() == []

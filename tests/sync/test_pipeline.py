@@ -27,9 +27,9 @@ def _counting_submits(monkeypatch) -> list:
     submitted = []
     real = pipeline.PageWriter.submit
 
-    def submit(self, page, records, prepared):
-        submitted.append(len(records))
-        return real(self, page, records, prepared)
+    def submit(self, page, prepared):
+        submitted.append(len(page.records))
+        return real(self, page, prepared)
     monkeypatch.setattr(pipeline.PageWriter, "submit", submit)
     return submitted
 
