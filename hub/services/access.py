@@ -24,6 +24,8 @@ def scope(principal) -> frozenset | None:
         # codes, not for loading the whole directory (hot on every read), and the query
         # is built once and run as a prepared statement (building it through the ORM each
         # time was a tenth of a list request).
+        if db.session.autoflush:  # as the ORM query did: an agency added in this transaction
+            db.session.flush()
         memo[principal.agency] = frozenset(row[0] for row in listing.run_prepared(
             db.session, _subtree_of_caller(), {"agency": principal.agency}))
     return memo[principal.agency]
