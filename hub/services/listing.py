@@ -6,6 +6,11 @@ one report by key paid the same per-object toll. These reads only serialise, so 
 rows do: the reports, their refs and attachments in one query, grouped into
 attribute-style views that representations.report_json takes like a Report
 (tests/services/test_listing.py keeps the two equal).
+
+On PostgreSQL the hot endpoints go further (page_json, access.read_report_json): the
+database writes each report's JSON itself (representations_sql) and Python only joins
+the texts; grouping rows into views and serialising them had become most of a list
+request. The views remain the SQLite default's way (builds_json).
 """
 import functools
 import json
@@ -145,7 +150,7 @@ def _page_json(national: bool, admin: bool, filters: tuple, since: bool, after: 
     """The list's statement for one shape of request (the caller's kind, which filters,
     updated_since and cursor are given), every value bound at run time: building and
     compiling the filtered statement was a sixth of a list request, and there are at most
-    2 x 2 x 16 x 2 x 2 shapes. Rows: (report_json text, updated_at, id), in page order."""
+    2 x 2 x 16 x 2 x 2 shapes. Rows: (report_json text,), in page order."""
     scope = sa.bindparam("scope", type_=postgresql.ARRAY(ReportAgency.agency_code.type))
     stmt = sa.select(*SHOWN)
     if not national:
