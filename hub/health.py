@@ -1,10 +1,11 @@
 """Liveness, readiness and Prometheus metrics (outside the versioned API)."""
+import os
 import time
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
-                               generate_latest)
+                               generate_latest, multiprocess)
 from prometheus_client.core import GaugeMetricFamily
 
 from hub.errors import Problem
@@ -76,7 +77,19 @@ def readyz():
 def metrics():
     # content_type, not mimetype: CONTENT_TYPE_LATEST already carries its charset, and
     # mimetype= would append a second one.
-    return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_scraped()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _scraped() -> CollectorRegistry:
+    """What a scrape reads: under gunicorn (gunicorn.conf.py names a shared directory)
+    every worker's counters summed from their files, plus the database figures once;
+    otherwise this process's registry."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(DatabaseCollector())
+    return registry
 
 
 def init_app(app):
