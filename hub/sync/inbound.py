@@ -324,7 +324,7 @@ class RecordApplier:
         payload["external_ref"] = {"system": self.conn.system,
                                    "external_id": rec["external_id"]}
         data = self._load(RESPONSE_IN, payload)
-        report = self.session.get(Report, ref.report_id, with_for_update=True)
+        report = report_service.locked(self.session, ref.report_id)
         _, created = add_response(self.session, report, data, self.actor)
         return "created" if created else "unchanged"
 
