@@ -52,20 +52,38 @@ def among(session, column, values) -> sa.ColumnElement:
 
 def existing_refs(session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     found = set()
-    if not keys:
-        return found
     by_system: dict = {}
     for system, external_id in keys:
         by_system.setdefault(system, []).append(external_id)
-    with planned_each_time(session):
-        for system, external_ids in by_system.items():
-            for start in range(0, len(external_ids), 500):
-                rows = session.execute(sa.select(ReportExternalRef.external_id).where(
-                    ReportExternalRef.system == system,
-                    among(session, ReportExternalRef.external_id,
-                          external_ids[start:start + 500]))).scalars()
-                found.update((system, external_id) for external_id in rows)
+    for system, external_ids in by_system.items():
+        for start in range(0, len(external_ids), 500):
+            found.update((system, external_id) for external_id in
+                         ref_hashes(session, system, external_ids[start:start + 500]))
     return found
+
+
+def ref_hashes(session, system: str, external_ids: list) -> dict:
+    """{external_id: payload_hash} of those of a source system's ids the hub holds.
+
+    On PostgreSQL as one probe of the (system, external_id) unique index per id (a
+    LATERAL subquery over the unnested ids), whatever the table's statistics say. As
+    `system = $1 AND external_id = ANY($2)` the plan hung on them: without statistics
+    (a bulk load outrunning autovacuum's ANALYZE, or autovacuum off) the planner guessed
+    the system to hold a few hundred refs, scanned all of them and filtered, and a page
+    of a million-record backfill took 200 ms on this lookup alone, growing with the table."""
+    if not external_ids:
+        return {}
+    ref = ReportExternalRef
+    if session.get_bind().dialect.name != "postgresql":
+        return dict(session.execute(sa.select(ref.external_id, ref.payload_hash).where(
+            ref.system == system, ref.external_id.in_(external_ids))).all())
+    wanted = sa.func.unnest(sa.bindparam(None, list(external_ids), type_=ARRAY(sa.Text))
+                            ).table_valued("external_id").render_derived(name="wanted")
+    found = (sa.select(ref.payload_hash)
+             .where(ref.system == system, ref.external_id == wanted.c.external_id)
+             .limit(1).lateral("found"))
+    return dict(session.execute(sa.select(wanted.c.external_id, found.c.payload_hash)
+                                .select_from(wanted).join(found, sa.true())).all())
 
 
 def insert_built(session, built: list) -> None:

@@ -163,15 +163,8 @@ class RecordApplier:
                 for i, rec in enumerate(recs)]
 
     def _known_refs(self, external_ids) -> dict:
-        if not external_ids:
-            return {}
-        from hub.services.ingest import among, planned_each_time
-        with planned_each_time(self.session):
-            rows = self.session.execute(sa.select(
-                ReportExternalRef.external_id, ReportExternalRef.payload_hash).where(
-                ReportExternalRef.system == self.conn.system,
-                among(self.session, ReportExternalRef.external_id, external_ids))).all()
-        return {r.external_id: r.payload_hash for r in rows}
+        from hub.services.ingest import ref_hashes
+        return ref_hashes(self.session, self.conn.system, external_ids)
 
     def _held_ids(self, recs) -> set:
         from hub.services.ingest import among
