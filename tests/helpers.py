@@ -108,3 +108,18 @@ def sqlite_app(tmp_path):
         seed_all(db.session)
         db.session.commit()
     return app
+
+
+def sqlite_caller(app, agency: str = "kab-sleman") -> "Caller":
+    """An API client of `agency` on an app such as sqlite_app's, signed in."""
+    from hub.extensions import db
+    from hub.models import ApiClient, hash_secret
+    with app.app_context():
+        db.session.add(ApiClient(id="lite", name="lite", agency_code=agency,
+                                 scopes="reports:read reports:write",
+                                 secret_hash=hash_secret("s")))
+        db.session.commit()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token",
+                        json={"client_id": "lite", "client_secret": "s"}).get_json()
+    return Caller(client, token["access_token"], agency)

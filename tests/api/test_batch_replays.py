@@ -143,18 +143,9 @@ def test_a_replay_takes_no_per_item_step(app, sleman, monkeypatch):
 
 def test_replays_on_sqlite(tmp_path):
     """The embedded default answers replays together too (no FOR UPDATE there)."""
-    from hub.models import ApiClient, hash_secret
-    from tests.helpers import Caller, sqlite_app
+    from tests.helpers import sqlite_app, sqlite_caller
     app = sqlite_app(tmp_path)
-    with app.app_context():
-        db.session.add(ApiClient(id="lite", name="lite", agency_code="kab-sleman",
-                                 scopes="reports:read reports:write",
-                                 secret_hash=hash_secret("s")))
-        db.session.commit()
-    client = app.test_client()
-    token = client.post("/api/v1/auth/token",
-                        json={"client_id": "lite", "client_secret": "s"}).get_json()
-    caller = Caller(client, token["access_token"], "kab-sleman")
+    caller = sqlite_caller(app)
     held = held_payloads()
     ops = [upsert("lite-app", k, p) for k, p in held.items()]
     assert [r["result"] for r in batch(caller, ops).get_json()["results"]] == \

@@ -346,19 +346,11 @@ def test_reads_keep_their_prepared_statements(app, many, sleman, monkeypatch):
 def test_the_sqlite_default_answers_from_the_python_path(tmp_path):
     """The embedded default has no database-built JSON: the endpoints keep report_json,
     with the same envelope, cursor and ETag."""
-    from hub.models import ApiClient, hash_secret
-    from tests.helpers import Caller, sqlite_app
+    from tests.helpers import sqlite_app, sqlite_caller
     app = sqlite_app(tmp_path)
     with app.app_context():
         assert not listing.builds_json(db.session)
-        db.session.add(ApiClient(id="lite", name="lite", agency_code="kab-sleman",
-                                 scopes="reports:read reports:write",
-                                 secret_hash=hash_secret("s")))
-        db.session.commit()
-    client = app.test_client()
-    token = client.post("/api/v1/auth/token",
-                        json={"client_id": "lite", "client_secret": "s"}).get_json()
-    caller = Caller(client, token["access_token"], "kab-sleman")
+    caller = sqlite_caller(app)
     made = [caller.create_report() for _ in range(3)]
     first = caller.get("/reports?limit=2")
     assert first.status_code == 200 and first.content_type == "application/json"
