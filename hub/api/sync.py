@@ -1,6 +1,7 @@
 """POST /sync/batches: up to 1000 operations, each succeeding or failing on its own."""
 import logging
 from collections import Counter
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import request
@@ -300,19 +301,28 @@ def _held_copies(session, keys: list) -> dict:
     for system, external_id in keys:
         by_system.setdefault(system, []).append(external_id)
     held = {}
-    with ingest.planned_each_time(session):
-        for system, external_ids in sorted(by_system.items()):
-            for start in range(0, len(external_ids), 500):
-                rows = session.execute(
-                    sa.select(ref.external_id, ref.report_id, ref.source_updated_at,
-                              ref.payload_hash, report.tracking_id, report.version)
-                    .join(report, report.id == ref.report_id)
-                    .where(ref.system == system,
-                           ingest.among(session, ref.external_id,
-                                        external_ids[start:start + 500]))
-                    .order_by(report.id)  # one locking order for every batch
-                    .with_for_update(of=report))
-                held.update(((system, row.external_id), row) for row in rows)
+    for system, external_ids in sorted(by_system.items()):
+        for start in range(0, len(external_ids), 500):
+            chunk = external_ids[start:start + 500]
+            # Each step a plan that holds without statistics (see ingest.ref_hashes):
+            # find the reports by one unique-index probe per id, lock them by primary
+            # key in one order for every batch, then read their refs, now stable.
+            found = ingest.probe_refs(session, system, chunk, ref.report_id)
+            if not found:
+                continue
+            locked = {row.id: row for row in session.execute(
+                sa.select(report.id, report.tracking_id, report.version)
+                .where(ingest.among(session, report.id, {r.report_id for r in found}))
+                .order_by(report.id).with_for_update())}
+            for row in ingest.probe_refs(session, system, chunk, ref.report_id,
+                                         ref.source_updated_at, ref.payload_hash):
+                report_row = locked.get(row.report_id)
+                if report_row is None:
+                    continue  # a ref that moved since it was found: the per-item path
+                held[(system, row.external_id)] = SimpleNamespace(
+                    external_id=row.external_id, report_id=row.report_id,
+                    source_updated_at=row.source_updated_at, payload_hash=row.payload_hash,
+                    tracking_id=report_row.tracking_id, version=report_row.version)
     return held
 
 

@@ -6,38 +6,12 @@ instead of a unit-of-work flush per report. Whatever is not a plain create (upda
 responses, status changes, duplicates inside the batch) takes the per-item path.
 """
 import weakref
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from hub.models import ReportExternalRef
-
-
-@contextmanager
-def planned_each_time(session):
-    """Plan the lookups inside the block with their real values (PostgreSQL).
-
-    psycopg prepares a statement after a few runs, and PostgreSQL may then keep a generic
-    plan made while the table was small: for `system = $1 AND external_id IN (...)` that
-    plan walks every row of the system and filters, so each page of a backfill cost more
-    than the one before. A custom plan probes the unique index per id.
-
-    Only inside the block: left on, it also replans the foreign-key checks that the
-    COPYs of reports, refs and events run per row (they are cached SPI plans), which
-    made those COPYs ~3x slower on the server."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    before = session.execute(sa.text(
-        "SELECT current_setting('plan_cache_mode'), "
-        "set_config('plan_cache_mode', 'force_custom_plan', true)")).scalar()
-    yield
-    # Not in a finally: after an error the transaction may be unusable, and leaving the
-    # setting on only costs speed until the transaction ends.
-    session.execute(sa.text("SELECT set_config('plan_cache_mode', :mode, true)"),
-                    {"mode": before})
 
 
 def among(session, column, values) -> sa.ColumnElement:
@@ -71,19 +45,26 @@ def ref_hashes(session, system: str, external_ids: list) -> dict:
     (a bulk load outrunning autovacuum's ANALYZE, or autovacuum off) the planner guessed
     the system to hold a few hundred refs, scanned all of them and filtered, and a page
     of a million-record backfill took 200 ms on this lookup alone, growing with the table."""
+    return {row.external_id: row.payload_hash for row in
+            probe_refs(session, system, external_ids, ReportExternalRef.payload_hash)}
+
+
+def probe_refs(session, system: str, external_ids: list, *columns) -> list:
+    """Rows (external_id, *columns) of those of a source system's ids the hub holds, one
+    unique-index probe per id on PostgreSQL (see ref_hashes)."""
     if not external_ids:
-        return {}
+        return []
     ref = ReportExternalRef
     if session.get_bind().dialect.name != "postgresql":
-        return dict(session.execute(sa.select(ref.external_id, ref.payload_hash).where(
-            ref.system == system, ref.external_id.in_(external_ids))).all())
+        return session.execute(sa.select(ref.external_id, *columns).where(
+            ref.system == system, ref.external_id.in_(external_ids))).all()
     wanted = sa.func.unnest(sa.bindparam(None, list(external_ids), type_=ARRAY(sa.Text))
                             ).table_valued("external_id").render_derived(name="wanted")
-    found = (sa.select(ref.payload_hash)
+    found = (sa.select(*columns)
              .where(ref.system == system, ref.external_id == wanted.c.external_id)
              .limit(1).lateral("found"))
-    return dict(session.execute(sa.select(wanted.c.external_id, found.c.payload_hash)
-                                .select_from(wanted).join(found, sa.true())).all())
+    return session.execute(sa.select(wanted.c.external_id, *found.c)
+                           .select_from(wanted).join(found, sa.true())).all()
 
 
 def insert_built(session, built: list) -> None:
