@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from flask import current_app
 
 from hub.extensions import db
-from hub.models import StreamState, utcnow
 from hub.services import events, ingest
 from hub.services import reports as report_service
 
@@ -75,7 +74,7 @@ class PageWriter:
     # --- in the writer's thread ----------------------------------------------------------
 
     def _write(self, prepared, cursor) -> None:
-        from hub.sync.runner import renew_lease
+        from hub.sync.runner import renew_lease, save_cursor
         if self._session is None:
             self._session = db.session.session_factory()
         session, conn = self._session, self.applier.conn
@@ -86,11 +85,7 @@ class PageWriter:
                 report_service.lock_source_system(session, conn.system)
                 ingest.insert_built(session, prepared.built)
                 events.add_pending(session, prepared.timeline)
-            state = session.get(StreamState, (conn.id, self.stream))
-            if state is None:
-                state = StreamState(connector_id=conn.id, stream=self.stream)
-                session.add(state)
-            state.cursor, state.updated_at = cursor, utcnow()
+            save_cursor(session, conn.id, self.stream, cursor)
             renew_lease(conn.id, self.owner, session)
             session.commit()  # the page's records and its cursor, together
         except BaseException:

@@ -214,10 +214,9 @@ def _apply(applier, conn, stream, page, counts, run_id, owner) -> None:
     """The ordinary path: apply the page's records in this session and commit them with
     the page's cursor."""
     outcomes = applier.apply_page(page.records)
+    _count(outcomes, counts)
     for record, raw, (outcome, reason) in zip(page.records, page.raws, outcomes,
                                               strict=True):
-        counts["read"] += 1
-        counts[outcome] = counts.get(outcome, 0) + 1
         if outcome == "failed":
             db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id,
                                            stream=stream, external_id=record["external_id"],
@@ -228,13 +227,18 @@ def _apply(applier, conn, stream, page, counts, run_id, owner) -> None:
         db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id, stream=stream,
                                        external_id=None, reason=f"unreadable record: {why}",
                                        payload=_safe(raw)))
-    state = db.session.get(StreamState, (conn.id, stream))
-    if state is None:
-        state = StreamState(connector_id=conn.id, stream=stream)
-        db.session.add(state)
-    state.cursor, state.updated_at = page.cursor, utcnow()
+    save_cursor(db.session, conn.id, stream, page.cursor)
     renew_lease(conn.id, owner)
     db.session.commit()  # the page's records and its cursor, together
+
+
+def save_cursor(session, connector_id: str, stream: str, cursor) -> None:
+    """The stream's state after a page, in the transaction of the page's records."""
+    state = session.get(StreamState, (connector_id, stream))
+    if state is None:
+        state = StreamState(connector_id=connector_id, stream=stream)
+        session.add(state)
+    state.cursor, state.updated_at = cursor, utcnow()
 
 
 class ReadPage(NamedTuple):
