@@ -136,10 +136,20 @@ class RecordApplier:
         """Outcomes for a page of records, in order. The common cases of a backfill or a
         re-read (new, mapped reports; copies the hub already holds) are settled with a
         few queries for the whole page; everything else goes through apply()."""
+        outcomes, fresh = self._sort(recs)
+        outcomes.update(self._create_together(fresh))
+        return [outcomes[i] if i in outcomes else self.apply(rec)
+                for i, rec in enumerate(recs)]
+
+    def _sort(self, recs: list[dict]) -> tuple[dict, list]:
+        """What a page settles at once: {index: ("unchanged", None)} for copies the hub
+        holds as they are, and the new, mapped reports to create together, as (index,
+        record, payload, unit). Every other record (a response, an echo, a held or
+        unmapped one, a change, a second copy of a new one) is left to apply()."""
         reports = [r for r in recs if r["stream"] == "reports" and not r["origin_hub_id"]]
         known = self._known_refs([r["external_id"] for r in reports])
         held = self._held_ids(recs)
-        outcomes: dict[int, tuple] = {}
+        settled: dict[int, tuple] = {}
         fresh, seen = [], set()
         for index, rec in enumerate(recs):
             if rec["stream"] != "reports" or rec["origin_hub_id"] or \
@@ -152,15 +162,13 @@ class RecordApplier:
             ref = known.get(rec["external_id"])
             if ref is not None:
                 if ref == report_service.payload_fingerprint(payload):
-                    outcomes[index] = ("unchanged", None)
+                    settled[index] = ("unchanged", None)
                 continue
             if rec["external_id"] in seen:
                 continue
             seen.add(rec["external_id"])
             fresh.append((index, rec, payload, unit))
-        outcomes.update(self._create_together(fresh))
-        return [outcomes[i] if i in outcomes else self.apply(rec)
-                for i, rec in enumerate(recs)]
+        return settled, fresh
 
     def _known_refs(self, external_ids) -> dict:
         from hub.services.ingest import ref_hashes
@@ -219,32 +227,18 @@ class RecordApplier:
         caller then applies the page as ever. Nothing is written here: the timeline rows
         of the drafts are taken out of this session and travel with the page."""
         if not recs or any(r["stream"] != "reports" or r["origin_hub_id"] for r in recs):
+            return None  # known without a query: responses and echoes go one by one
+        settled, fresh = self._sort(recs)
+        if len(settled) + len(fresh) != len(recs):
             return None
-        known = self._known_refs([r["external_id"] for r in recs])
-        if self._held_ids(recs):
-            return None
-        outcomes: list = [("unchanged", None)] * len(recs)
-        fresh, seen = [], set()
-        for index, rec in enumerate(recs):
-            mapped, missing = self.mappings.inbound(rec["fields"])
-            if missing or rec["external_id"] in seen:
-                return None
-            seen.add(rec["external_id"])
-            payload, unit = self._report_payload(rec, mapped)
-            ref = known.get(rec["external_id"])
-            if ref is not None:
-                if ref != report_service.payload_fingerprint(payload):
-                    return None
-                continue
-            fresh.append((index, rec, payload, unit))
         mark = len(events.pending(self.session))
         built, at = self._build(fresh) if fresh else ([], [])
         timeline = events.take_pending(self.session, mark)
         if len(at) != len(fresh):
             return None
-        for index in at:
-            outcomes[index] = ("created", None)
-        return PreparedPage(built, timeline, outcomes, seen)
+        settled.update((index, ("created", None)) for index in at)
+        return PreparedPage(built, timeline, [settled[i] for i in range(len(recs))],
+                            {r["external_id"] for r in recs})
 
     def _report_echo(self, rec: dict) -> str:
         """A report the hub pushed, read back: link it; take only a local status move."""
