@@ -154,15 +154,7 @@ def arrive_in(report, status: str) -> None:
     if steps is None:
         raise illegal_transition(report.status, status)
     for step in steps:
-        if step == "dispositioned":
-            if report.agency_code is None:
-                raise Problem(409, "No agency to disposition to",
-                              "Use POST /api/v1/reports/{id}/dispositions with to_agency.",
-                              slug="disposition-needs-agency")
-            report.dispositioned_at = report.created_at
-        elif step == "resolved":
-            report.resolved_at = report.created_at
-    report.status = status
+        _reach(report, step, report.created_at)
 
 
 def create_report(session, data: dict, actor: Actor, **kwargs) -> Report:
@@ -184,22 +176,27 @@ def apply_status(session, report, target: str, actor: Actor, note=None, *,
     leaves due_at to the caller (a walk of several steps sets it once, at the end)."""
     now = utcnow()
     before = report.status
-    if target == "dispositioned":
-        if report.agency_code is None:
-            raise Problem(409, "No agency to disposition to",
-                          "Use POST /api/v1/reports/{id}/dispositions with to_agency.",
-                          slug="disposition-needs-agency")
-        report.dispositioned_at = now
-    elif target == "resolved":
-        report.resolved_at = now
-    elif target == "in_progress" and before == "resolved":
-        report.resolved_at = None  # reopened: the resolution clock runs again
-    report.status = target
+    _reach(report, target, now)
     _bump(report, now)
     events.record(session, report, "report.status_changed", **actor.event_kwargs(),
                   data={"from": before, "to": target, "note": note})
     if deadline:
         report.due_at = sla.due_at(session, report)
+
+
+def _reach(report, target: str, at) -> None:
+    """The report enters `target` at `at`: its status and the milestone that step sets."""
+    if target == "dispositioned":
+        if report.agency_code is None:
+            raise Problem(409, "No agency to disposition to",
+                          "Use POST /api/v1/reports/{id}/dispositions with to_agency.",
+                          slug="disposition-needs-agency")
+        report.dispositioned_at = at
+    elif target == "resolved":
+        report.resolved_at = at
+    elif target == "in_progress" and report.status == "resolved":
+        report.resolved_at = None  # reopened: the resolution clock runs again
+    report.status = target
 
 
 def illegal_transition(current: str, target: str) -> Problem:
@@ -218,7 +215,7 @@ def change_status(session, report, target: str, actor: Actor, note=None) -> None
     apply_status(session, report, target, actor, note)
 
 
-def walk_to(session, report, target: str, actor: Actor, *, deadline=True) -> None:
+def walk_to(session, report, target: str, actor: Actor) -> None:
     steps = lifecycle.path(report.status, target)
     if steps is None:
         raise illegal_transition(report.status, target)
@@ -226,7 +223,7 @@ def walk_to(session, report, target: str, actor: Actor, *, deadline=True) -> Non
     # walks most records two or three steps).
     for step in steps:
         apply_status(session, report, step, actor, deadline=False)
-    if steps and deadline:
+    if steps:
         report.due_at = sla.due_at(session, report)
 
 
