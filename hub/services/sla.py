@@ -70,19 +70,19 @@ def _forget_memo_on_change(session, flush_context):
 
 # --- agencies: who inherits from whom ---------------------------------------------------
 
-def _lineage_query():
+def _lineage_query(seed):
     # One recursive query for the whole chain (a backfill page touches a dozen units, each
-    # three levels deep), built once. UNION, not UNION ALL: a cycle in the data repeats a
-    # row and so ends the recursion.
-    up = (sa.select(Agency.code, Agency.parent_code)
-          .where(Agency.code == sa.bindparam("code")).cte("lineage_up", recursive=True))
+    # three levels deep). UNION, not UNION ALL: a cycle in the data repeats a row and so
+    # ends the recursion. `seed` picks the agencies to start from.
+    up = sa.select(Agency.code, Agency.parent_code).where(seed).cte("lineage_up",
+                                                                    recursive=True)
     above = aliased(Agency)
     up = up.union(sa.select(above.code, above.parent_code)
                   .join(up, above.code == up.c.parent_code))
     return sa.select(up.c.code, up.c.parent_code)
 
 
-_LINEAGE_QUERY = _lineage_query()
+_LINEAGE_QUERY = _lineage_query(Agency.code == sa.bindparam("code"))  # built once
 
 
 def prime_lineages(session, agency_codes) -> None:
@@ -93,13 +93,8 @@ def prime_lineages(session, agency_codes) -> None:
     if not wanted:
         return
     from hub.services.ingest import among
-    up = (sa.select(Agency.code, Agency.parent_code)
-          .where(among(session, Agency.code, sorted(wanted)))
-          .cte("lineages_up", recursive=True))
-    above = aliased(Agency)
-    up = up.union(sa.select(above.code, above.parent_code)
-                  .join(up, above.code == up.c.parent_code))
-    parents = dict(session.execute(sa.select(up.c.code, up.c.parent_code)).all())
+    parents = dict(session.execute(
+        _lineage_query(among(session, Agency.code, sorted(wanted)))).all())
     for code in wanted:
         memo[code] = _chain(code, parents)
 
