@@ -25,15 +25,19 @@ def among(session, column, values) -> sa.ColumnElement:
 
 
 def existing_refs(session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    found = set()
+    return {(system, external_id) for system, chunk in per_system(keys)
+            for external_id in ref_hashes(session, system, chunk)}
+
+
+def per_system(keys, size: int = 500):
+    """(system, up to `size` of its external ids) for (system, external_id) keys, systems
+    in sorted order: the shape of the ref lookups."""
     by_system: dict = {}
     for system, external_id in keys:
         by_system.setdefault(system, []).append(external_id)
-    for system, external_ids in by_system.items():
-        for start in range(0, len(external_ids), 500):
-            found.update((system, external_id) for external_id in
-                         ref_hashes(session, system, external_ids[start:start + 500]))
-    return found
+    for system, external_ids in sorted(by_system.items()):
+        for start in range(0, len(external_ids), size):
+            yield system, external_ids[start:start + size]
 
 
 def ref_hashes(session, system: str, external_ids: list) -> dict:
