@@ -254,7 +254,8 @@ class RecordApplier:
             # on its way): it lags behind and must not move the report back.
             return "echo"
         local_status = rec["fields"].get("status")
-        target = self.mappings.table.get("status", {}).get(str(local_status))
+        target = self.mappings.lookup("status", local_status) \
+            if local_status is not None else None
         if target and target != report.status:
             steps = lifecycle.path(report.status, target)
             if steps:  # only forward moves; a local copy that lags behind is ignored

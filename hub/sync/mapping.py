@@ -7,11 +7,27 @@ from hub.models import STATUS_OUT, Mapping
 REPORT_FIELDS = ("category", "status", "unit", "channel")
 
 
+def local_key(value) -> str:
+    """How a local value is matched: officers and local systems spell the same word with
+    other case and spacing ("Selesai", "selesai ", "SELESAI"), and it means one thing."""
+    return " ".join(str(value).split()).casefold()
+
+
 class MappingSet:
     def __init__(self, rows):
         self.table: dict = {}
+        self._matched: dict = {}
         for row in rows:
             self.table.setdefault(row.field, {})[row.local_value] = row.hub_value
+            self._matched.setdefault(row.field, {})[local_key(row.local_value)] = row.hub_value
+
+    def lookup(self, name: str, value) -> str | None:
+        """The hub code a local value maps to: the value as written, else the same word
+        in other case or spacing."""
+        exact = self.table.get(name, {}).get(str(value))
+        if exact is not None:
+            return exact
+        return self._matched.get(name, {}).get(local_key(value))
 
     @classmethod
     def load(cls, session, connector_id: str) -> "MappingSet":
@@ -29,7 +45,7 @@ class MappingSet:
             value = fields.get(name)
             if value is None or value == "":
                 continue
-            target = self.table.get(name, {}).get(str(value))
+            target = self.lookup(name, value)
             if target is None:
                 missing.append({"field": name, "value": str(value)})
             else:

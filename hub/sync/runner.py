@@ -271,9 +271,9 @@ def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int
     applier = RecordApplier(db.session, db.session.merge(conn), mappings)
     rows = db.session.execute(
         sa.select(HeldRecord).where(HeldRecord.connector_id == conn.id)
-        .order_by(HeldRecord.stream.desc(), HeldRecord.source_updated_at,
-                  HeldRecord.id).limit(limit)).scalars().all()
-    # Reports before responses ("reports" sorts after "responses", hence desc).
+        # Reports before the responses that may be waiting for them, oldest first.
+        .order_by(sa.case((HeldRecord.stream == "responses", 1), else_=0),
+                  HeldRecord.source_updated_at, HeldRecord.id).limit(limit)).scalars().all()
     replayed = 0
     for held in rows:
         outcome, _ = applier.apply(dict(held.record))

@@ -173,3 +173,20 @@ def test_local_clock_behind_is_caught_by_the_lookback(app, sim, run_sync):
     run = run_sync()
     assert run["counts"]["created"] == 1, run
     assert _count(app, Report) == 6
+
+
+def test_saving_a_mapping_releases_a_report_and_its_waiting_response_together(
+        app, sim, run_sync, connector, make_caller):
+    officer = make_caller("kab-sleman", "reports:read reports:write mappings:write")
+    created = sim.control("aduan", {"judul": "Sampah", "kategori": "IZIN", "opd": "DLH"})
+    sim.control(f"aduan/{created['data']['id_aduan']}/tanggapan", {"isi": "Segera diangkut"})
+    assert run_sync()["counts"]["held"] == 2
+    # Matched whatever the local system's case and spacing ("izin " is the same word).
+    saved = officer.put(f"/connectors/{connector}/mappings",
+                        json={"mappings": {"category": {"izin ": "pelayanan-publik.perizinan"}}})
+    # The report is replayed before its response, so one save releases both.
+    assert saved.status_code == 200 and saved.get_json()["held"] == 0
+    with app.app_context():
+        assert _count(app, HeldRecord) == 0
+        assert [r.body for r in db.session.execute(sa.select(Response)).scalars()] == \
+            ["Segera diangkut"]
