@@ -1,7 +1,7 @@
 """Local records into the hub: map, upsert, hold what cannot be mapped yet."""
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -45,11 +45,24 @@ def jsonable(value):
     return value
 
 
-def record_to_json(record) -> dict:
+def record_to_json(record, now: datetime | None = None) -> dict:
     return {"stream": record.stream, "external_id": record.external_id,
-            "updated_at": record.updated_at.isoformat() if record.updated_at else None,
+            "updated_at": _not_ahead(record.updated_at, now),
             "fields": jsonable(record.fields), "origin_hub_id": record.origin_hub_id,
             "report_external_id": record.report_external_id}
+
+
+def _not_ahead(stamp: datetime | None, now: datetime | None) -> str | None:
+    """A record's time stamp capped at the hub's clock, as the cursor is: kept as a local
+    clock running fast wrote it, a future stamp would make every genuine later change
+    (stamped after the clock was corrected) look older, "stale", and drop it for good."""
+    if stamp is None:
+        return None
+    if stamp.tzinfo is not None:
+        now = now or datetime.now(timezone.utc)
+        if stamp > now:
+            return now.isoformat()
+    return stamp.isoformat()
 
 
 @dataclass

@@ -11,7 +11,7 @@ import random
 import socket
 import uuid
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -261,7 +261,8 @@ def _read_pages(connector, stream, cursor, in_child: bool = False):
             http.close()
     with closing(connector.read(stream, cursor)) as pages:  # closed early, reading stops
         for page in pages:
-            yield ReadPage(page.cursor, [record_to_json(r) for r in page.records],
+            now = datetime.now(timezone.utc)
+            yield ReadPage(page.cursor, [record_to_json(r, now) for r in page.records],
                            [r.raw for r in page.records], page.rejected)
 
 

@@ -197,7 +197,10 @@ def create_app(config: dict | None = None) -> Flask:
         except (TypeError, ValueError):
             raise Invalid({"offset_seconds": ["offset_seconds harus angka"]}) from None
         store.clock.offset = timedelta(seconds=offset)
-        return jsonify({"ok": True, "offset_seconds": offset, "now": store.clock.stamp()})
+        if "monotonic" in body:
+            store.clock.monotonic = bool(body["monotonic"])
+        return jsonify({"ok": True, "offset_seconds": offset, "now": store.clock.stamp(),
+                        "monotonic": store.clock.monotonic})
 
     @app.post("/_sim/generate")
     def generate():

@@ -15,6 +15,9 @@ class Clock:
         self.precision = precision
         self.unit = PRECISIONS[precision]
         self.offset = timedelta()
+        # Some local systems stamp a change with their wall clock alone: set back, the
+        # clock then stamps a later change before an earlier one.
+        self.monotonic = True
 
     def _truncate(self, dt: datetime) -> datetime:
         if self.precision == "seconds":
@@ -35,9 +38,10 @@ class Clock:
 
     def after(self, previous: str | None) -> str:
         """Now, or one unit after `previous` if the clock has not moved past it: a record's
-        diperbarui_pada strictly increases on every change, even with the clock set back."""
+        diperbarui_pada strictly increases on every change, even with the clock set back
+        (unless `monotonic` is off)."""
         now = self.now()
-        if previous:
+        if previous and self.monotonic:
             prev = parse(previous)
             if now <= prev:
                 now = prev + self.unit

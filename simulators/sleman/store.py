@@ -158,6 +158,7 @@ class Store:
             c.execute("DELETE FROM tanggapan")
             c.execute("DELETE FROM aduan")
         self.clock.offset = type(self.clock.offset)()
+        self.clock.monotonic = True
 
     # --- reading --------------------------------------------------------------------------
 

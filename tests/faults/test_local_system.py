@@ -82,6 +82,24 @@ def test_a_clock_corrected_ten_minutes_back_loses_nothing(app, sim, run_sync):
     assert _reports(app) == 23
 
 
+def test_a_record_stamped_in_the_future_does_not_shadow_its_later_changes(app, sim, run_sync):
+    """A read while the local clock ran 10 minutes fast: the record's own time stamp is
+    capped at the hub's clock like the cursor, so its genuine later change (after the
+    clock was corrected) is newer, not "stale", and arrives."""
+    sim.control("clock", {"offset_seconds": 600})
+    made = sim.control("aduan", {"judul": "Lampu mati", "kategori": "PJU", "opd": "DPUPKP",
+                                 "status": "Menunggu"})["data"]["id_aduan"]
+    assert run_sync()["counts"]["created"] == 1
+    # Corrected; its change is stamped by the wall clock, behind the first read's stamp.
+    sim.control("clock", {"offset_seconds": 0, "monotonic": False})
+    time.sleep(1.1)  # the local time stamps have whole seconds
+    sim.control(f"aduan/{made}/status", {"status": "Ditolak", "catatan": "Duplikat"})
+    run = run_sync()
+    assert run["status"] == "succeeded" and run["counts"].get("stale", 0) == 0, run
+    with app.app_context():
+        assert db.session.execute(sa.select(Report.status)).scalar_one() == "rejected"
+
+
 @pytest.mark.parametrize("mode", ["timeout", "error500", "error503", "garbage", "wrong_shape"])
 def test_each_failure_is_visible_and_bounded_then_exact_catch_up(app, sim, run_sync, mode):
     sim.generate(120, seed=74)
