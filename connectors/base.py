@@ -71,6 +71,32 @@ def not_ahead_of_now(cursor: dict) -> dict:
     return {**cursor, "since": now.isoformat()}
 
 
+DIRECTION_SCHEMA = {
+    "enum": ["pull", "push", "both"], "default": None,
+    "title": "Direction: pull (read the local system only), push (write hub changes to it "
+             "only) or both; unset: both where writing is configured, else pull"}
+
+
+def direction_of(config: dict, can_write: bool) -> str:
+    """Which way a connector syncs. Declared in its config, or taken from what it can do:
+    a source with no way to write (no write endpoints, no key) is read-only, so its
+    agency's reports from other channels never make its runs fail."""
+    return config.get("direction") or ("both" if can_write else "pull")
+
+
+class Directed:
+    """For connectors that read, write or both, as their config says (`direction`)."""
+
+    direction = "both"
+
+    @property
+    def writable(self) -> bool:
+        return self.direction != "pull"
+
+    def streams_read(self, streams: tuple) -> tuple:
+        return () if self.direction == "push" else streams
+
+
 class Connector(Protocol):
     kind: str
     streams: tuple[str, ...]

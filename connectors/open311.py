@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import ConnectorError, LocalRecord, Page
+from connectors.base import (DIRECTION_SCHEMA, ConnectorError, Directed, LocalRecord, Page,
+                             direction_of)
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -32,6 +33,7 @@ CONFIG_SCHEMA = {
         "timezone": {"type": "string", "title": "Time zone of naive timestamps",
                      "default": None},
         "timeout_seconds": {"type": "number", "default": 30},
+        "direction": DIRECTION_SCHEMA,
         "backfill_start": {"type": "string", "title": "start_date of the first read",
                            "default": None},
         "pagination": {"type": "object", "title": "Paging (not in the standard)",
@@ -66,7 +68,7 @@ DEFAULT_ORIGIN = {"attribute": "hub_id", "request_path": "extended_attributes.hu
                   "update_path": "extended_attributes.client_update_id"}
 
 
-class Open311Connector:
+class Open311Connector(Directed):
     kind = "open311"
 
     def __init__(self, config: dict, secrets: dict | None = None, session=None):
@@ -76,8 +78,10 @@ class Open311Connector:
         self.timeout = float(config.get("timeout_seconds", 30))
         self.http = session or requests.Session()
         self.origin = {**DEFAULT_ORIGIN, **(config.get("origin") or {})}
-        self.streams = ("reports", "responses") if config.get("responses", True) \
-            else ("reports",)
+        # Writing needs the server's api_key; without one the server is only read.
+        self.direction = direction_of(config, bool(self.secrets.get("api_key")))
+        self.streams = self.streams_read(("reports", "responses") if config.get(
+            "responses", True) else ("reports",))
         self._index: dict = {}  # stream -> {hub id: local id}, built once per run
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -248,7 +252,7 @@ class Open311Connector:
         return self._origin_index("reports").get(hub_id)
 
     def find_response(self, hub_id: str):
-        if "responses" not in self.streams:
+        if not self.config.get("responses", True):
             return None
         return self._origin_index("responses").get(hub_id)
 

@@ -11,7 +11,8 @@ import orjson
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import ConnectorError, LocalRecord, Page
+from connectors.base import (DIRECTION_SCHEMA, ConnectorError, Directed, LocalRecord, Page,
+                             direction_of)
 
 RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating server
 
@@ -30,12 +31,13 @@ CONFIG_SCHEMA = {
             "username": {"type": "string"}, "scope": {"type": "string"}}},
         "streams": {"type": "object"},
         "write": {"type": "object"},
+        "direction": DIRECTION_SCHEMA,
     },
     "secrets": ["api_key", "password", "token", "client_id", "client_secret"],
 }
 
 
-class RestConnector:
+class RestConnector(Directed):
     kind = "rest"
     reads_ahead = True  # read() touches only its own HTTP session: safe in a thread
 
@@ -46,7 +48,8 @@ class RestConnector:
         self.timeout = float(config.get("timeout_seconds", 30))
         self.http = session or requests.Session()
         self._oauth_token = None
-        self.streams = tuple(config.get("streams", {}))
+        self.direction = direction_of(config, bool(config.get("write")))
+        self.streams = self.streams_read(tuple(config.get("streams", {})))
         self._extractors: dict = {}
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -261,7 +264,7 @@ class RestConnector:
 
     def check(self) -> dict:
         started = time.perf_counter()
-        stream = self.streams[0]
+        stream = next(iter(self.config["streams"]))  # configured, even when push-only
         next(iter(self.read(stream, {"since": datetime.now(timezone.utc).isoformat()})))
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000)}
 

@@ -1,9 +1,11 @@
 """The sync engine against the Sleman simulator over real HTTP, on PostgreSQL."""
+import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models import (HeldRecord, Report, ReportEvent, ReportExternalRef, Response,
                         SyncRecordError)
+from hub.sync import files
 
 
 def _count(app, model, *where):
@@ -190,3 +192,31 @@ def test_saving_a_mapping_releases_a_report_and_its_waiting_response_together(
         assert _count(app, HeldRecord) == 0
         assert [r.body for r in db.session.execute(sa.select(Response)).scalars()] == \
             ["Segera diangkut"]
+
+
+@pytest.mark.parametrize("declared", [None, "pull"])
+def test_a_read_only_source_reads_and_never_fails_on_pushes(app, sim, national, sleman_doc,
+                                                             declared):
+    """A local system the hub may only read (no `write` section, or `direction: pull`):
+    the agency's reports from other channels are not pushed to it, and its runs succeed."""
+    from hub.models import SyncRun
+    from hub.sync.runner import run_connector
+    doc = sleman_doc
+    if declared:
+        doc["connector"]["config"]["direction"] = declared
+    else:
+        del doc["connector"]["config"]["write"]
+    with app.app_context():
+        conn = files.import_document(db.session, doc, secrets={"api_key": sim.api_key})
+        db.session.commit()
+        conn_id = conn.id
+    report = national.create_report(category="infrastruktur.jalan")
+    national.status(report["id"], "verified")
+    national.post(f"/reports/{report['id']}/dispositions", json={"to_agency": "kab-sleman"})
+    sim.generate(5, seed=41)
+    for _ in range(2):
+        with app.app_context():
+            run = db.session.get(SyncRun, run_connector(conn_id, "manual"))
+            assert run.status == "succeeded", run.error
+            assert run.counts["created"] in (5, 0)
+    assert not [r for r in sim.store.aduan.values() if r["sumber"] == "hub"]
