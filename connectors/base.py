@@ -77,6 +77,11 @@ DIRECTION_SCHEMA = {
              "only) or both; unset: both where writing is configured, else pull"}
 
 
+DEFAULTS_SCHEMA = {
+    "type": "object", "title": "Values for hub fields the local system never has "
+    "(e.g. classification, category, body), used where a record leaves them empty"}
+
+
 def direction_of(config: dict, can_write: bool) -> str:
     """Which way a connector syncs. Declared in its config, or taken from what it can do:
     a source with no way to write (no write endpoints, no key) is read-only, so its

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import (DIRECTION_SCHEMA, ConnectorError, Directed, LocalRecord, Page,
-                             direction_of)
+from connectors.base import (DEFAULTS_SCHEMA, DIRECTION_SCHEMA, ConnectorError, Directed,
+                             LocalRecord, Page, direction_of)
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -34,6 +34,7 @@ CONFIG_SCHEMA = {
                      "default": None},
         "timeout_seconds": {"type": "number", "default": 30},
         "direction": DIRECTION_SCHEMA,
+        "defaults": DEFAULTS_SCHEMA,
         "backfill_start": {"type": "string", "title": "start_date of the first read",
                            "default": None},
         "pagination": {"type": "object", "title": "Paging (not in the standard)",

@@ -11,8 +11,8 @@ import orjson
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import (DIRECTION_SCHEMA, ConnectorError, Directed, LocalRecord, Page,
-                             direction_of)
+from connectors.base import (DEFAULTS_SCHEMA, DIRECTION_SCHEMA, ConnectorError, Directed,
+                             LocalRecord, Page, direction_of)
 
 RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating server
 
@@ -32,6 +32,7 @@ CONFIG_SCHEMA = {
         "streams": {"type": "object"},
         "write": {"type": "object"},
         "direction": DIRECTION_SCHEMA,
+        "defaults": DEFAULTS_SCHEMA,
     },
     "secrets": ["api_key", "password", "token", "client_id", "client_secret"],
 }

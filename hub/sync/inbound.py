@@ -19,6 +19,7 @@ from hub.services.reports import Actor
 from hub.services.responses import add_response
 from hub.services.responses import find_by_ref as find_response_by_ref
 from hub.services.tracking import reserve_tracking_ids
+from hub.sync.tidy import tidy_report
 
 log = logging.getLogger(__name__)
 # Loaded through the fast path: the same results and errors as the schemas' own load.
@@ -89,6 +90,8 @@ class RecordApplier:
         self.conn = SimpleNamespace(id=conn.id, system=conn.system,
                                     agency_code=conn.agency_code)
         self.session, self.mappings = session, mappings
+        self.defaults = (conn.config or {}).get("defaults") or {}
+        self.tidied: set = set()  # local ids of reports a field of which was fixed
         self.principal = connector_principal(conn)
         self.actor = Actor(self.principal, conn.system)
 
@@ -132,8 +135,7 @@ class RecordApplier:
             raw_payload=payload)
         return result
 
-    @staticmethod
-    def _report_payload(rec: dict, mapped: dict) -> tuple[dict, str | None]:
+    def _report_payload(self, rec: dict, mapped: dict) -> tuple[dict, str | None]:
         """The upsert payload (without agency: the unit decides it only on creation, and
         the fingerprint must not depend on whether the report existed)."""
         mapped = dict(mapped)
@@ -141,6 +143,11 @@ class RecordApplier:
         payload = {k: v for k, v in mapped.items() if v is not None}
         payload.setdefault("classification", "complaint")
         payload["source_updated_at"] = rec["updated_at"]
+        fixed = tidy_report(payload, self.defaults)
+        if fixed and rec["external_id"] not in self.tidied:
+            self.tidied.add(rec["external_id"])
+            log.warning("connector %s, local report %s: %s did not fit the hub's rules "
+                        "and was fixed", self.conn.id, rec["external_id"], ", ".join(fixed))
         return payload, unit
 
     # --- a page at once ------------------------------------------------------------------

@@ -177,6 +177,8 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
         if writer is not None:
             _settle(writer, applier, conn, stream, counts, run_id, owner)
     finally:
+        if applier.tidied:
+            counts["tidied"] = counts.get("tidied", 0) + len(applier.tidied)
         if writer is not None:
             # Leaving early (the local system failed on the next page, say): the page in
             # flight still commits or rolls back whole, and is counted if it committed.
