@@ -258,10 +258,35 @@ def sla_recompute(agency):
     click.echo(f"deadlines changed: {recompute(db.session, agency)}")
 
 
+agency_cli = AppGroup("agency", help="The agency directory.")
+
+
+@agency_cli.command("add")
+@click.option("--code", required=True, help="The parent's code plus one part, e.g. "
+              "kab-sleman.dpmptsp.")
+@click.option("--name", required=True)
+@click.option("--parent", required=True, help="The agency the unit belongs to.")
+def agency_add(code, name, parent):
+    """Add a unit (OPD) below an agency."""
+    from hub.auth import Principal
+    from hub.errors import Problem
+    from hub.models import NATIONAL
+    from hub.services import directory
+    operator = Principal(client_id="cli", agency=NATIONAL, scopes=frozenset({"admin"}))
+    try:
+        unit = directory.add_unit(db.session, operator, code, name, parent)
+    except Problem as problem:
+        raise click.ClickException("; ".join([problem.detail or problem.title] + [
+            f"{k}: {v}" for k, v in (problem.errors or {}).items()])) from None
+    db.session.commit()
+    click.echo(f"added {unit.code} ({unit.name}) below {unit.parent_code}")
+
+
 def init_app(app):
     hub_cli.add_command(connector_cli)
     hub_cli.add_command(holidays_cli)
     hub_cli.add_command(sla_cli)
+    hub_cli.add_command(agency_cli)
     app.cli.add_command(hub_cli)
 
 
