@@ -271,3 +271,10 @@ def test_lapor_down_is_retryable_then_catches_up(app, lapor, run_sync):
         assert db.session.execute(sa.select(Connector)).scalar_one().paused is False
     lapor.control("fault", {"mode": None})
     assert run_sync()["status"] == "succeeded" and _count(app, Report) == 1
+
+
+def test_the_shipped_mapping_knows_every_lapor_status():
+    """An unmapped status holds its complaints; LAPOR!'s own statuses must never be one."""
+    from simulators.lapor.app import STATUSES
+    table = files.load_file(LAPOR_FILE)["mappings"]["status"]
+    assert set(STATUSES) <= set(table), set(STATUSES) - set(table)
