@@ -30,6 +30,7 @@ from hub.models import (
     utcnow,
 )
 from hub.services import access
+from hub.sync.mapping import local_key
 from hub.ui import LOCKOUT, MAX_FAILED_LOGINS, bp, i18n, suggest
 
 ROLE_SCOPES = {
@@ -274,9 +275,14 @@ def mappings(connector_id):
     conn = _connector(connector_id)
     queue = unmapped_queue(conn.id)
     choices = {f: targets(f) for f in {q["field"] for q in queue} | set(MAPPED_FIELDS)}
+    peers = {f: suggest.peer_mappings(db.session, f, [q["value"] for q in queue
+                                                      if q["field"] == f], conn.id)
+             for f in {q["field"] for q in queue}}
     for item in queue:
-        item["suggestions"] = suggest.rank(item["value"], item["sample"],
-                                           choices.get(item["field"], []))
+        item["suggestions"] = suggest.rank(
+            item["field"], item["value"], item["sample"], choices.get(item["field"], []),
+            peers[item["field"]].get(local_key(item["value"])))
+        item["preselected"] = suggest.preselect(item["suggestions"])
     labels = {f: dict(choices.get(f) or targets(f)) for f in MAPPED_FIELDS + (STATUS_OUT,)}
     arrived_ids = session.pop("arrived", None)
     arrived = []
@@ -332,13 +338,21 @@ def _save_and_replay(conn, new_tables: dict, merge: bool = True) -> int:
 def accept_mappings(connector_id):
     conn = _connector(connector_id)
     tables: dict = {}
+    unchosen = []
     for key in request.form.getlist("accept"):
         field = request.form.get(f"field-{key}", "")
         value = request.form.get(f"value-{key}", "")
         target = request.form.get(f"target-{key}", "")
-        if field not in MAPPED_FIELDS + (STATUS_OUT,) or not value or not target:
+        if field not in MAPPED_FIELDS + (STATUS_OUT,) or not value:
+            continue
+        if not target:
+            unchosen.append(value)
             continue
         tables.setdefault(field, {})[value] = target
+    if unchosen:
+        # Nothing is saved: a ticked row without a target is a choice not yet made.
+        flash(i18n.t("mappings.no_target", values=", ".join(unchosen)), "error")
+        return redirect(url_for("ui.mappings", connector_id=conn.id))
     if not tables:
         flash(i18n.t("mappings.none_selected"), "error")
         return redirect(url_for("ui.mappings", connector_id=conn.id))

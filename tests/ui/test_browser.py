@@ -128,9 +128,18 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     assert insp.locator("select").input_value() == "kab-sleman.inspektorat"
     _shot(page, "03-mappings-queue")
 
+    # Typing in the search box neither ticks the row nor saves on Enter.
+    insp.locator("input[type=search]").press("Enter")
+    assert not insp.locator('input[name="accept"]').is_checked()
+    assert page.locator("#queue tbody tr").count() == 2
+
     page.check("[data-select-all]")
+    # Saving asks first, naming each choice and the records it releases.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#save-mappings")
     flash = page.locator(".flash.ok").inner_text()
+    assert "IZIN → Pelayanan Publik › Perizinan" in asked[0] and "(1)" in asked[0], asked
     assert "2 pemetaan disimpan; 2 catatan tertahan masuk ke hub." in flash
     arrived = page.locator("#arrived").inner_text()
     assert "Izin usaha lama belum terbit" in arrived and "Temuan inspektorat" in arrived
