@@ -57,6 +57,28 @@ def claim_due_connectors(session, now, limit: int = 100) -> list[str]:
     return [c.id for c in due]
 
 
+def release_claims(session, now) -> int:
+    """Make claimed connectors due again: their jobs were in a Redis that lost its data.
+
+    A claim pushes next_run_at far ahead and only the job's run sets the real next time,
+    so a job lost with Redis would leave its connector waiting out the whole claim. Which
+    future next_run_at are claims and which are real cannot be told apart, so every
+    connector not running now (no live lease) becomes due: one early sync each after a
+    Redis restart, which syncs, safe to repeat, take in their stride."""
+    from hub.models import Connector
+    released = session.execute(
+        sa.update(Connector).where(Connector.paused.is_(False), Connector.next_run_at > now,
+                                   sa.or_(Connector.lease_until.is_(None),
+                                          Connector.lease_until < now))
+        .values(next_run_at=now)).rowcount
+    session.commit()
+    if released:
+        import logging
+        logging.getLogger(__name__).warning(
+            "Redis lost its queued jobs: %d connector(s) due again", released)
+    return released
+
+
 def schedule_due() -> list[str]:
     """Enqueue every due connector (or run it here, without Redis)."""
     with _app_context():
@@ -69,6 +91,9 @@ def enqueue_due() -> list[str]:
     from hub.extensions import db
     from hub.models import Connector, utcnow
     from hub.tasks.queue import enqueue
+    from hub.tasks.queue import redis_lost_its_jobs
+    if current_app.config.get("HUB_REDIS_URL") and redis_lost_its_jobs():
+        release_claims(db.session, utcnow())
     ids = claim_due_connectors(db.session, utcnow())
     for cid in ids:
         job = enqueue(sync_connector, cid, "schedule", queue="sync")
