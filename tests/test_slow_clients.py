@@ -100,7 +100,7 @@ def test_two_slow_clients_get_408_and_healthz_keeps_answering(app, tmp_path, sle
         results = [{} for _ in slow]
         threads = [threading.Thread(target=_slow_post, args=(port, path, body, headers, out),
                                     daemon=True)
-                   for (path, body, headers), out in zip(slow, results)]
+                   for (path, body, headers), out in zip(slow, results, strict=True)]
         for t in threads:
             t.start()
         time.sleep(0.5)  # both slow requests are in
@@ -120,7 +120,7 @@ def test_two_slow_clients_get_408_and_healthz_keeps_answering(app, tmp_path, sle
             t.join(5)
         assert probes >= 10, probes
 
-        for (path, _body, _headers), out in zip(slow, results):
+        for (path, _body, _headers), out in zip(slow, results, strict=True):
             assert out, f"{path}: the slow client never finished"
             head, _, body = out["raw"].partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 408"), (path, out["raw"][:300])

@@ -90,8 +90,7 @@ def enqueue_due() -> list[str]:
 
     from hub.extensions import db
     from hub.models import Connector, utcnow
-    from hub.tasks.queue import enqueue
-    from hub.tasks.queue import redis_lost_its_jobs
+    from hub.tasks.queue import enqueue, redis_lost_its_jobs
     if current_app.config.get("HUB_REDIS_URL") and redis_lost_its_jobs():
         release_claims(db.session, utcnow())
     ids = claim_due_connectors(db.session, utcnow())

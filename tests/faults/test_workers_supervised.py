@@ -50,8 +50,8 @@ def _set_next_run(app, connector, at):
         db.session.remove()
 
 
-def test_worker_and_scheduler_ride_out_a_redis_outage(app, own_redis, sim, connector,
-                                                       make_caller, sleman, receiver):
+def test_worker_and_scheduler_ride_out_a_redis_outage(
+        app, own_redis, sim, connector, make_caller, sleman, receiver):  # noqa: F811
     app.config.update(FAST)
     sim.generate(5, seed=71)
     worker = _start(app, own_redis.url, "worker", "--queues", "sync,webhooks,default")
