@@ -27,7 +27,37 @@ def _app_context():
 def sync_connector(connector_id: str, trigger: str = "schedule"):
     with _app_context():
         from hub.sync.runner import run_connector
-        return run_connector(connector_id, trigger)
+        return _through_outages(lambda: run_connector(connector_id, trigger),
+                                f"sync of {connector_id}")
+
+
+def _through_outages(run, what: str, give_up_after: float = 600.0):
+    """run(), again and again while the database is unreachable, until it answers (or
+    give_up_after seconds, then the error stands). In a worker only: the job was taken off
+    the queue, so failing it would leave the connector waiting out its claim. In-process
+    (no Redis) the error goes to the scheduler, which retries on its next tick."""
+    import logging
+    import time
+
+    from flask import current_app
+
+    from hub.errors import database_unavailable
+    from hub.extensions import db
+    from hub.tasks.supervise import Backoff, drop_session
+    if not current_app.config.get("HUB_REDIS_URL"):
+        return run()
+    backoff, started = Backoff(), time.monotonic()
+    while True:
+        try:
+            return run()
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() - started > give_up_after:
+                raise
+            logging.getLogger(__name__).warning(
+                "%s: database unreachable (%s); retrying in %.1f s", what,
+                exc.__class__.__name__, backoff.wait)
+            drop_session(db)
+            backoff.sleep()
 
 
 def replay_held(connector_id: str):

@@ -93,7 +93,7 @@ def run_scheduler(tick, interval: float, once: bool, echo) -> None:
             backoff.reset()
             pause = interval
         except Exception as exc:  # keep scheduling; the error is visible in the log
-            _rollback(db)
+            drop_session(db)
             pause = max(interval, backoff.wait)
             backoff.wait = min(backoff.wait * 2, max_wait())
             echo(f"scheduler: {exc.__class__.__name__}: {exc}; retrying in {pause:.1f} s",
@@ -103,7 +103,7 @@ def run_scheduler(tick, interval: float, once: bool, echo) -> None:
         time.sleep(pause)
 
 
-def _rollback(db) -> None:
+def drop_session(db) -> None:
     try:
         db.session.rollback()
     except Exception:  # the connection is gone: drop the session, the pool reconnects

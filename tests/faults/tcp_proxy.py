@@ -1,6 +1,7 @@
 """A TCP proxy on a free local port in front of PostgreSQL, whose connections a test cuts:
-all at once (as a network failure or a server restart would), or the moment the client
-sends a given statement (say, the start of a COPY), so a fault lands at a chosen step."""
+all at once (as a network failure or a server restart would), the moment the client
+sends a given statement (say, the start of a COPY), so a fault lands at a chosen step,
+or for a while (down() .. up()), as an outage."""
 import selectors
 import socket
 import threading
@@ -18,6 +19,7 @@ class CuttableProxy:
         self._trigger: bytes | None = None
         self.cuts = 0  # connections cut by a trigger
         self._stopping = False
+        self.refusing = False  # down(): the server is "gone", new connections closed at once
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._listener, selectors.EVENT_READ, "accept")
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -38,6 +40,14 @@ class CuttableProxy:
         for s in socks:
             self._close(s)
         return len(socks) // 2
+
+    def down(self) -> None:
+        """The database goes away: every connection cut, new ones closed on arrival."""
+        self.refusing = True
+        self.cut_all()
+
+    def up(self) -> None:
+        self.refusing = False
 
     def close(self) -> None:
         self._stopping = True
@@ -68,6 +78,9 @@ class CuttableProxy:
             for key, _ in self._sel.select(timeout=0.1):
                 if key.data == "accept":
                     client, _ = self._listener.accept()
+                    if self.refusing:
+                        client.close()
+                        continue
                     server = socket.create_connection(self.upstream)
                     with self._lock:
                         self._pairs[client], self._pairs[server] = server, client
