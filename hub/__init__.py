@@ -67,6 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
     import hub.services.events  # noqa: F401  (installs the commit hook)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+    from hub.body_deadline import BodyDeadline
+    app.wsgi_app = BodyDeadline(app.wsgi_app, app.config["HUB_REQUEST_BODY_SECONDS"])
     return app
 
 

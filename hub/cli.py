@@ -105,11 +105,8 @@ def worker(queues, burst):
     if not current_app.config.get("HUB_REDIS_URL"):
         raise click.ClickException("HUB_REDIS_URL is not set: without Redis, jobs run "
                                    "in-process and no worker is needed.")
-    from redis import Redis
-    from rq import Queue, Worker
-    conn = Redis.from_url(current_app.config["HUB_REDIS_URL"])
-    Worker([Queue(q, connection=conn) for q in queues.split(",")],
-           connection=conn).work(burst=burst)
+    from hub.tasks.supervise import run_worker
+    run_worker(current_app.config["HUB_REDIS_URL"], queues.split(","), burst)
 
 
 connector_cli = AppGroup("connector", help="Connectors to local systems.")
@@ -162,20 +159,9 @@ def connector_sync(connector_id):
 @click.option("--once", is_flag=True, help="Check once and exit.")
 def scheduler(interval, once):
     """Enqueue due connector syncs and the SLA scan (in-process without HUB_REDIS_URL)."""
-    import time
-
     from hub.tasks.jobs import enqueue_due
-    while True:
-        try:
-            ids = enqueue_due()
-            if ids:
-                click.echo(f"scheduled: {', '.join(ids)}")
-        except Exception as exc:  # keep scheduling; the error is visible in the log
-            db.session.rollback()
-            click.echo(f"scheduler: {exc.__class__.__name__}: {exc}", err=True)
-        if once:
-            return
-        time.sleep(interval)
+    from hub.tasks.supervise import run_scheduler
+    run_scheduler(enqueue_due, interval, once, click.echo)
 
 
 holidays_cli = AppGroup("holidays", help="The holiday calendar behind the SLA clocks.")

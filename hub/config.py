@@ -44,6 +44,9 @@ def from_env() -> dict:
         "HUB_SYNC_CIRCUIT_THRESHOLD": _int("HUB_SYNC_CIRCUIT_THRESHOLD", 5),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": _int("HUB_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
+        # Seconds from a request's start for its body to arrive (under gunicorn), else 408:
+        # a client trickling its body holds a server thread no longer (hub.body_deadline).
+        "HUB_REQUEST_BODY_SECONDS": float(os.environ.get("HUB_REQUEST_BODY_SECONDS", 30)),
     }
 
 

@@ -130,16 +130,12 @@ def register(app, api):
         return problem_response(_from_http_exception(error))
 
     def handle_unexpected(error: Exception):
-        from sqlalchemy.exc import InterfaceError, OperationalError
         # A lost or unreachable database is the operator's problem, not the caller's:
         # 503 with Retry-After, and the transaction is rolled back so nothing is partial.
-        if isinstance(error, (OperationalError, InterfaceError)):
+        if database_unavailable(error):
             log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
             _rollback()
-            return problem_response(Problem(
-                503, "Service unavailable",
-                "The hub's database is not reachable right now; nothing was saved. Retry later.",
-                slug="database-unavailable", headers={"Retry-After": "5"}))
+            return problem_response(unavailable_problem())
         log.exception("unhandled error on %s %s", request.method, request.path)
         _rollback()
         return problem_response(Problem(500, "Internal server error",
@@ -151,6 +147,30 @@ def register(app, api):
     app.register_error_handler(Exception, handle_unexpected)
     # flask-smorest registered its own HTTPException handler in init_app; ours wins
     # because it is registered later for the same class.
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether error (or what it was raised from) says the database went away or cannot
+    be reached. SQLAlchemy wraps the driver's errors on its own statements; the paths that
+    talk to psycopg directly (binary COPY, prepared reads in a pipeline) raise psycopg's
+    own, so both are recognised."""
+    import psycopg
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    kinds = (OperationalError, InterfaceError, DisconnectionError,
+             psycopg.OperationalError, psycopg.InterfaceError)
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kinds):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def unavailable_problem() -> Problem:
+    return Problem(503, "Service unavailable",
+                   "The hub's database is not reachable right now; nothing was saved. "
+                   "Retry later.", slug="database-unavailable", headers={"Retry-After": "5"})
 
 
 def _rollback():

@@ -1,4 +1,6 @@
 """Extension singletons, bound to the app in create_app (flaskr style)."""
+import logging
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -12,5 +14,34 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+class HubSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose end-of-request cleanup survives a lost database."""
+
+    def _teardown_session(self, exc):
+        # Removing the session rolls back what is open. With the connection gone that
+        # ROLLBACK fails, and raised from teardown it would replace the answer the request
+        # already has (a 200, or its 503) with a bare 500. Nothing is left to undo on a
+        # dead connection (the server ended its transaction), so the session is dropped
+        # and its connection discarded instead.
+        try:
+            self.session.remove()
+        except Exception as error:
+            from hub.errors import database_unavailable
+            if not database_unavailable(error):
+                raise
+            logging.getLogger(__name__).warning("session cleanup: database gone (%s)",
+                                                error.__class__.__name__)
+            _discard(self.session)
+
+
+def _discard(scoped) -> None:
+    try:
+        scoped().invalidate()  # closes the session, its connections leave the pool
+    except Exception:
+        logging.getLogger(__name__).debug("invalidating the session failed", exc_info=True)
+    scoped.registry.clear()
+
+
+db = HubSQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()

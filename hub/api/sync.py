@@ -13,7 +13,7 @@ from hub.api import plainjson
 from hub.api.common import BEARER, actor
 from hub.api.sources import check_ref
 from hub.auth import current_principal, require
-from hub.errors import Problem, validation_problem
+from hub.errors import Problem, database_unavailable, validation_problem
 from hub.extensions import db
 from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
@@ -353,7 +353,9 @@ def post_batch(body):
             outcome = {"status": 409, "result": "failed", "error": Problem(
                 409, "Conflict", "The item conflicts with data written concurrently; "
                 "retry it.", slug="conflict").to_dict()}
-        except Exception:  # a bug in one item must not lose the others
+        except Exception as exc:  # a bug in one item must not lose the others
+            if database_unavailable(exc):
+                raise  # not this item's fault: the whole batch is answered 503
             log.exception("batch item %s failed", index)
             outcome = {"status": 500, "result": "failed", "error": Problem(
                 500, "Internal error", "This item failed unexpectedly; it is logged.",

@@ -117,6 +117,11 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         db.session.rollback()
         error = "another worker took over this connector's lease (this run was too slow)"
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
+        from hub.errors import database_unavailable
+        if database_unavailable(exc):
+            # Not the connector's failure: nothing can be recorded now, the run row is
+            # closed as abandoned by the next run, and the circuit must not count it.
+            raise
         db.session.rollback()
         log.exception("sync run %s of %s failed", run_id, connector_id)
         error = f"internal error: {exc.__class__.__name__}: {exc}"

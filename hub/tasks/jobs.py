@@ -27,7 +27,37 @@ def _app_context():
 def sync_connector(connector_id: str, trigger: str = "schedule"):
     with _app_context():
         from hub.sync.runner import run_connector
-        return run_connector(connector_id, trigger)
+        return _through_outages(lambda: run_connector(connector_id, trigger),
+                                f"sync of {connector_id}")
+
+
+def _through_outages(run, what: str, give_up_after: float = 600.0):
+    """run(), again and again while the database is unreachable, until it answers (or
+    give_up_after seconds, then the error stands). In a worker only: the job was taken off
+    the queue, so failing it would leave the connector waiting out its claim. In-process
+    (no Redis) the error goes to the scheduler, which retries on its next tick."""
+    import logging
+    import time
+
+    from flask import current_app
+
+    from hub.errors import database_unavailable
+    from hub.extensions import db
+    from hub.tasks.supervise import Backoff, drop_session
+    if not current_app.config.get("HUB_REDIS_URL"):
+        return run()
+    backoff, started = Backoff(), time.monotonic()
+    while True:
+        try:
+            return run()
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() - started > give_up_after:
+                raise
+            logging.getLogger(__name__).warning(
+                "%s: database unreachable (%s); retrying in %.1f s", what,
+                exc.__class__.__name__, backoff.wait)
+            drop_session(db)
+            backoff.sleep()
 
 
 def replay_held(connector_id: str):
@@ -57,6 +87,28 @@ def claim_due_connectors(session, now, limit: int = 100) -> list[str]:
     return [c.id for c in due]
 
 
+def release_claims(session, now) -> int:
+    """Make claimed connectors due again: their jobs were in a Redis that lost its data.
+
+    A claim pushes next_run_at far ahead and only the job's run sets the real next time,
+    so a job lost with Redis would leave its connector waiting out the whole claim. Which
+    future next_run_at are claims and which are real cannot be told apart, so every
+    connector not running now (no live lease) becomes due: one early sync each after a
+    Redis restart, which syncs, safe to repeat, take in their stride."""
+    from hub.models import Connector
+    released = session.execute(
+        sa.update(Connector).where(Connector.paused.is_(False), Connector.next_run_at > now,
+                                   sa.or_(Connector.lease_until.is_(None),
+                                          Connector.lease_until < now))
+        .values(next_run_at=now)).rowcount
+    session.commit()
+    if released:
+        import logging
+        logging.getLogger(__name__).warning(
+            "Redis lost its queued jobs: %d connector(s) due again", released)
+    return released
+
+
 def schedule_due() -> list[str]:
     """Enqueue every due connector (or run it here, without Redis)."""
     with _app_context():
@@ -68,7 +120,9 @@ def enqueue_due() -> list[str]:
 
     from hub.extensions import db
     from hub.models import Connector, utcnow
-    from hub.tasks.queue import enqueue
+    from hub.tasks.queue import enqueue, redis_lost_its_jobs
+    if current_app.config.get("HUB_REDIS_URL") and redis_lost_its_jobs():
+        release_claims(db.session, utcnow())
     ids = claim_due_connectors(db.session, utcnow())
     for cid in ids:
         job = enqueue(sync_connector, cid, "schedule", queue="sync")

@@ -37,6 +37,23 @@ def enqueue(func, *args, queue: str = "default", **kwargs):
         return None
 
 
+EPOCH_KEY = "hub:queue:epoch"
+
+
+def redis_lost_its_jobs() -> bool:
+    """True once after Redis came back without its data (a restart without persistence,
+    a flush) and on the very first look: the key every scheduler keeps there is missing.
+    False while Redis is away (nothing can be enqueued then anyway)."""
+    import time
+    try:
+        from redis import Redis
+        conn = Redis.from_url(current_app.config["HUB_REDIS_URL"], socket_connect_timeout=2,
+                              socket_timeout=2)
+        return bool(conn.set(EPOCH_KEY, str(time.time()), nx=True))
+    except Exception:
+        return False
+
+
 def health() -> str:
     if not current_app.config.get("HUB_REDIS_URL"):
         return "in-process (no HUB_REDIS_URL)"
