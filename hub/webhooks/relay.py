@@ -243,10 +243,13 @@ def fan_out(session, limit: int = 500) -> int:
     return consumed
 
 
-def replay(session, sub, principal, since, until, limit: int = 10_000) -> int:
+def replay(session, sub, principal, since, until, limit: int = 10_000,
+           undelivered_only: bool = False) -> int:
     """Deliver again every event of [since, until) this subscription may receive: events
     already delivered go out again under their old webhook-id (receivers dedupe), the
-    others get new deliveries. Returns how many were queued."""
+    others get new deliveries. With undelivered_only, only dead deliveries and events
+    that have none (the gap while it was disabled) are queued. Returns how many were
+    queued. Per-report order holds: a report's later deliveries wait for its earlier."""
     now = utcnow()
     events = session.execute(
         sa.select(ReportEvent).where(ReportEvent.occurred_at >= since,
@@ -263,10 +266,26 @@ def replay(session, sub, principal, since, until, limit: int = 10_000) -> int:
         return 0
     seqs = [r["event_seq"] for r in rows if r["event_seq"] is not None]
     outbox_ids = [r["outbox_id"] for r in rows if r["outbox_id"] is not None]
-    again = {"status": "pending", "next_attempt_at": now, "retry_until": rows[0]["retry_until"]}
-    session.execute(sa.update(WebhookDelivery).where(
-        WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status != "failed",
+    again = {"status": "pending", "next_attempt_at": now, "retry_until": rows[0]["retry_until"],
+             "lease_owner": None}
+    requeued = ("dead",) if undelivered_only else ("dead", "succeeded", "pending")
+    result = session.execute(sa.update(WebhookDelivery).where(
+        WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status.in_(requeued),
         sa.or_(WebhookDelivery.event_seq.in_(seqs), WebhookDelivery.outbox_id.in_(outbox_ids)))
         .values(**again))
-    _save(session, rows)
-    return len(rows)
+    saved = _save(session, rows)
+    return (result.rowcount or 0) + saved if undelivered_only else len(rows)
+
+
+def gap(session, sub) -> tuple | None:
+    """(since, until) of what a disabled subscription missed: from its first dead
+    delivery or, a little before, from when it was disabled (an event may commit just
+    after), never before it existed; None when there is nothing to make up."""
+    first_dead = session.execute(sa.select(sa.func.min(WebhookDelivery.event_at)).where(
+        WebhookDelivery.subscription_id == sub.id,
+        WebhookDelivery.status == "dead")).scalar()
+    starts = [t for t in (first_dead, sub.disabled_at) if t is not None]
+    if not starts:
+        return None
+    since = max(sub.created_at, min(starts) - timedelta(minutes=10))
+    return since, utcnow() + timedelta(seconds=1)
