@@ -61,6 +61,7 @@ def new_delivery(sub, type_, body, event_at, now, *, event_seq=None, outbox_id=N
     return {"subscription_id": sub.id, "message_id": f"msg_{uuid.uuid4().hex}",
             "type": type_, "event_seq": event_seq, "outbox_id": outbox_id,
             "report_id": report_id, "body": body, "status": "pending", "attempts": 0,
+            "last_error": None,
             "next_attempt_at": now, "event_at": event_at, "created_at": now,
             "retry_until": now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))}
 
@@ -207,9 +208,10 @@ def _save(session, rows) -> int:
         return 0
     insert, saved = _insert(session), 0
     for start in range(0, len(rows), 1000):  # well under PostgreSQL's 65535 parameters
-        result = session.execute(insert(WebhookDelivery).values(rows[start:start + 1000])
-                                 .on_conflict_do_nothing())
-        saved += result.rowcount or 0
+        # RETURNING to count: the driver's rowcount of a multi-row insert may be -1.
+        saved += len(session.execute(insert(WebhookDelivery).values(rows[start:start + 1000])
+                                     .on_conflict_do_nothing()
+                                     .returning(WebhookDelivery.id)).all())
     return saved
 
 
