@@ -12,6 +12,7 @@ Cost on the write path: one small dict per event, built from attributes already 
 memory, written in the same COPY as the event row.
 """
 import datetime as dt
+import functools
 from types import SimpleNamespace
 
 _FIELDS = ("tracking_id", "title", "body", "category_code", "classification", "channel",
@@ -20,6 +21,7 @@ _FIELDS = ("tracking_id", "title", "body", "category_code", "classification", "c
 _TIMES = ("occurred_at", "submitted_at", "due_at", "created_at", "updated_at")
 # Columns whose default the ORM fills only at flush: a new report may not have them yet
 # when its first event is recorded.
+_ALL = frozenset(_FIELDS + _TIMES)
 _DEFAULTED = ("classification", "status", "anonymous", "confidential", "version",
               "created_at", "updated_at")
 
@@ -30,22 +32,34 @@ def capture(report, at) -> dict | None:
     its own). `at` is the event's time, for a timestamp the flush has yet to fill."""
     if not hasattr(report, "tracking_id"):
         return None
-    state = {name: getattr(report, name) for name in _FIELDS + _TIMES}
-    for name in _DEFAULTED:
-        if state[name] is None:
-            state[name] = _default(name, at)
-    state["id"] = str(report.id) if report.id is not None else None
+    values = report.__dict__  # what is loaded, without the instrumented getattr's cost
+    if not _ALL.issubset(values.keys()):
+        # Expired or new and partly set: the attributes themselves (a pending report
+        # answers None for what the flush fills; see _defaults).
+        values = {name: getattr(report, name) for name in _ALL}
+    state = {name: values[name] for name in _FIELDS}
     for name in _TIMES:
-        state[name] = _iso(state[name])
+        value = values[name]
+        state[name] = value.isoformat() if value is not None else None
+    for name, default in _defaults().items():
+        if state[name] is None:
+            state[name] = default if default is not _AT else at.isoformat()
+    state["id"] = str(report.id)
     return state
 
 
-def _default(name, at):
+_AT = object()  # "the event's time" (a callable column default such as utcnow)
+
+
+@functools.cache
+def _defaults() -> dict:
     from hub.models import Report
-    default = Report.__table__.c[name].default
-    if default is None:
-        return None
-    return default.arg if default.is_scalar else at
+    out = {}
+    for name in _DEFAULTED:
+        default = Report.__table__.c[name].default
+        if default is not None:
+            out[name] = default.arg if default.is_scalar else _AT
+    return out
 
 
 def at_event(state: dict, current, occurred_at) -> SimpleNamespace:
@@ -62,10 +76,6 @@ def at_event(state: dict, current, occurred_at) -> SimpleNamespace:
                            external_refs=current.external_refs,
                            attachments=[a for a in current.attachments
                                         if a.created_at <= occurred_at])
-
-
-def _iso(value):
-    return value.astimezone(dt.timezone.utc).isoformat() if value is not None else None
 
 
 def _parse(value):

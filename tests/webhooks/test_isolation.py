@@ -366,3 +366,29 @@ def test_a_failing_receiver_opens_its_circuit(app, make_caller, fast, receiver, 
         assert row.circuit_open_until is not None and row.circuit_open_until > utcnow()
     app.config.pop("HUB_WEBHOOK_CIRCUIT_FAILURES")
 
+
+
+def test_a_lease_is_renewed_while_its_request_runs(app, make_caller, fast, receiver, sleman):
+    """A request slower than the lease is not claimed and sent again by another relay:
+    its job renews the claim while it waits (the lease is short so that a dead job's
+    claims come back fast)."""
+    app.config.update(HUB_WEBHOOK_CLAIM_SECONDS=0.9, HUB_WEBHOOK_TIMEOUT_SECONDS=6.0)
+    subscribe(make_caller("kab-sleman", WH), receiver)
+    receiver.delay = 2.5
+    sleman.create_report()
+    sleman.create_report()
+
+    def run():
+        from hub.tasks.webhooks import relay_webhooks
+        with app.app_context():
+            relay_webhooks(max_seconds=4)
+
+    relays = [threading.Thread(target=run, daemon=True) for _ in range(2)]
+    for t in relays:
+        t.start()
+        time.sleep(0.3)
+    for t in relays:
+        t.join(timeout=30)
+    assert len(receiver.requests) == 2, [r["headers"]["webhook-id"] for r in receiver.requests]
+    assert {d.status for d in _deliveries(app)} == {"succeeded"}
+    assert all(d.attempts == 1 for d in _deliveries(app))
