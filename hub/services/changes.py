@@ -13,6 +13,9 @@ from hub.models import Report, ReportEvent, Response
 from hub.services import snapshots
 from hub.services.representations import report_dict, reporter_for, response_dict
 
+# Recorded from a stand-in, not the report (hub.tasks.sla): they change nothing.
+STATELESS = ("report.overdue",)
+
 
 class Feed:
     """What the items of some events need, loaded once for all readers."""
@@ -31,7 +34,9 @@ class Feed:
             if response_ids else {}
         self._recorded = _recorded(session, [e.seq for e in self.events])
         for event in self.events:
-            if self._recorded.get(event.seq, (None, None))[1] is None:
+            # Only events that never record a state look back (one query each, and few);
+            # any other without one predates recorded states.
+            if event.type in STATELESS and self._recorded.get(event.seq, (None, None))[1] is None:
                 self._recorded[event.seq] = _previous(session, event, self._recorded)
 
     def report(self, event):

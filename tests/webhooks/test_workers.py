@@ -5,6 +5,7 @@ import signal
 import subprocess
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -87,10 +88,17 @@ def test_worker_killed_mid_delivery_loses_nothing(app, make_caller, fast, receiv
             os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
+    killed = datetime.now(timezone.utc)
     worker.wait(timeout=30)
     killed_at = len(set(receiver.ids()))
     assert 0 < len(receiver.requests) and killed_at < expected, "the kill must land mid-run"
-    assert any(d.status == "pending" for d in _deliveries(app))
+    pending = [d for d in _deliveries(app) if d.status == "pending"]
+    assert pending
+    # Every claim of the dead worker ends within one lease of its death (it renewed
+    # them while alive), not after a lease sized for a whole batch of timeouts.
+    lease = FAST["HUB_WEBHOOK_CLAIM_SECONDS"]
+    latest = max(d.next_attempt_at for d in pending)
+    assert latest <= killed + timedelta(seconds=lease + 1.0), (latest - killed)
     # The dead worker's claims come back within one lease (it renewed them while alive),
     # not after a lease long enough for a whole batch of timeouts.
     time.sleep(FAST["HUB_WEBHOOK_CLAIM_SECONDS"] + 0.5)
