@@ -7,6 +7,8 @@ An event that recorded no state of its own (report.overdue changes nothing) show
 state of the report's previous event; an event older than recorded states shows the
 report as it is now.
 """
+import uuid
+
 import sqlalchemy as sa
 
 from hub.models import Report, ReportEvent, Response
@@ -26,9 +28,10 @@ class Feed:
         self.reports = {r.id: r for r in session.execute(
             sa.select(Report).where(Report.id.in_(report_ids))).scalars()} \
             if report_ids else {}
-        response_ids = [e.data["response_id"] for e in self.events
-                        if e.type == "response.created" and e.data
-                        and e.data.get("response_id")]
+        # As UUIDs: the JSON holds strings, and SQLite's Uuid binding wants UUIDs.
+        response_ids = [_uuid(e.data.get("response_id")) for e in self.events
+                        if e.type == "response.created" and e.data]
+        response_ids = [i for i in response_ids if i is not None]
         self.responses = {str(r.id): r for r in session.execute(
             sa.select(Response).where(Response.id.in_(response_ids))).scalars()} \
             if response_ids else {}
@@ -69,6 +72,13 @@ class Feed:
                 "report_id": event.report_id, "report_version": event.report_version,
                 "source_system": event.source_system, "actor_agency": event.actor_agency,
                 "data": event.data, "report": report, "response": response}
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _recorded(session, seqs) -> dict:

@@ -392,3 +392,32 @@ def test_a_lease_is_renewed_while_its_request_runs(app, make_caller, fast, recei
     assert len(receiver.requests) == 2, [r["headers"]["webhook-id"] for r in receiver.requests]
     assert {d.status for d in _deliveries(app)} == {"succeeded"}
     assert all(d.attempts == 1 for d in _deliveries(app))
+
+
+def test_on_sqlite_the_relay_delivers_the_changes_items(tmp_path):
+    """The embedded default: the same claim, lease and builder on SQLite."""
+    from hub.models import ApiClient, hash_secret
+    from tests.helpers import Caller, sqlite_app, sqlite_caller
+    from tests.webhooks.conftest import FAST
+    app = sqlite_app(tmp_path)
+    app.config.update(FAST)
+    writer = sqlite_caller(app)
+    with app.app_context():
+        db.session.add(ApiClient(id="lite-wh", name="lite-wh", agency_code="kab-sleman",
+                                 scopes=WH, secret_hash=hash_secret("s")))
+        db.session.commit()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token",
+                        json={"client_id": "lite-wh", "client_secret": "s"}).get_json()
+    owner = Caller(client, token["access_token"], "kab-sleman")
+    rec = Receiver()
+    try:
+        subscribe(owner, rec)
+        report = writer.create_report()
+        writer.resolve(report["id"])
+        assert relay(app, lambda: len(rec.accepted) >= 6)
+        feed = _changes(owner)
+        assert all(p["data"] == feed[p["data"]["seq"]] for p in rec.payloads())
+        assert sorted(p["data"]["seq"] for p in rec.payloads()) == sorted(feed)
+    finally:
+        rec.stop()
