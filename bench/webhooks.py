@@ -1,5 +1,7 @@
 """Webhooks: events delivered per second to a local receiver, commit-to-delivery latency
-(p50/p95; target p95 < 2 s), and fan-out of one stream of changes to 50 subscribers.
+(p50/p95; target p95 < 2 s), fan-out of one stream of changes to 50 subscribers, and
+the same fan-out while 5 of the 50 receivers hang (take the connection, never answer):
+deliveries/s and latency of the 45 healthy ones, which must not wait for the others.
 
 The hub runs under gunicorn with Redis and RQ workers (`hub worker`), as in production:
 a commit nudges the relay, workers fan out and deliver. The receiver is a threaded HTTP
@@ -114,6 +116,31 @@ def _gunicorn(env, workers):
         proc.wait(timeout=30)
 
 
+class Hanging:
+    """A receiver that takes connections and never answers (until stopped)."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def stop(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
 def _worker(env, queue):
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker",
                              "--queues", queue], cwd=harness.ROOT, env=env,
@@ -162,7 +189,8 @@ def _latencies(committed: dict, received: dict) -> list[float]:
 
 
 def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
-        fanout_reports: int = 40, workers: int = 2, rq_workers: int = 2) -> list:
+        fanout_reports: int = 40, workers: int = 2, rq_workers: int = 2,
+        hanging: int = 5) -> list:
     db_url = harness.scratch_database("hub_bench_webhooks")
     queue = f"bench-webhooks-{uuid.uuid4().hex[:8]}"
     env = harness.prepare_hub_db(db_url)
@@ -213,6 +241,9 @@ def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
                          expected, f"{last - t0:.2f}", f"{expected / (last - t0):,.0f}",
                          f"{statistics.median(lat) * 1000:,.0f} ms",
                          f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
+            # 4. the same fan-out while `hanging` of the receivers never answer
+            rows.append(_with_hanging(url, otok, wtok, receiver, subscribers, hanging,
+                                      fanout_reports, rate))
     finally:
         for p in procs:
             p.terminate()
@@ -224,6 +255,38 @@ def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
         receiver.server.shutdown()
     assert receiver.bad == 0, f"{receiver.bad} deliveries failed signature verification"
     return rows
+
+
+def _with_hanging(url, otok, wtok, receiver, subscribers, hanging, reports, rate):
+    """Point `hanging` of the subscriptions at receivers that never answer; measure
+    the others."""
+    stuck = [Hanging() for _ in range(hanging)]
+    subs = requests.get(url + "/api/v1/webhooks", headers={"Authorization": f"Bearer {otok}"},
+                        timeout=30).json()["items"]
+    healthy_paths = ["/one"] + [f"/s{k}" for k in range(1, subscribers)]
+    try:
+        for sub, dead in zip(subs[-hanging:], stuck):
+            path = sub["url"][len(receiver.url):]
+            requests.patch(f"{url}/api/v1/webhooks/{sub['id']}", json={"url": dead.url + path},
+                           headers={"Authorization": f"Bearer {otok}"},
+                           timeout=30).raise_for_status()
+            healthy_paths.remove(path)
+        base = receiver.count()
+        expected = reports * len(healthy_paths)
+        t0 = time.monotonic()
+        committed, _ = _paced(url, wtok, reports, rate)
+        last = receiver.wait_for(base + expected, timeout=300)
+        lat = []
+        for path in healthy_paths:
+            got = receiver.created_at(path)
+            lat += [got[rid] - t for rid, t in committed.items()]
+        return (f"fan-out to {subscribers} subscribers, {hanging} of them hanging "
+                f"({reports} reports; the {len(healthy_paths)} healthy ones)", expected,
+                f"{last - t0:.2f}", f"{expected / (last - t0):,.0f}",
+                f"{statistics.median(lat) * 1000:,.0f} ms", f"{_pct(lat, 0.95) * 1000:,.0f} ms")
+    finally:
+        for dead in stuck:
+            dead.stop()
 
 
 if __name__ == "__main__":

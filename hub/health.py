@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from hub.errors import Problem
 from hub.extensions import db
+from hub.webhooks.metrics import WebhookCollector
 
 bp = Blueprint("health", __name__)
 REGISTRY = CollectorRegistry()
@@ -36,6 +37,7 @@ class DatabaseCollector:
 
 
 REGISTRY.register(DatabaseCollector())
+REGISTRY.register(WebhookCollector())
 
 
 @bp.before_app_request
@@ -89,6 +91,7 @@ def _scraped() -> CollectorRegistry:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(DatabaseCollector())
+    registry.register(WebhookCollector())
     return registry
 
 

@@ -7,11 +7,11 @@ from hub.api import paging
 from hub.api.common import BEARER
 from hub.auth import current_principal, require
 from hub.extensions import db
-from hub.models import Report, ReportEvent, Response
+from hub.models import ReportEvent
 from hub.schemas.changes import ChangeSchema
 from hub.schemas.fields import Text
 from hub.services import access
-from hub.services.representations import report_dict, response_dict
+from hub.services import changes as feed
 
 blp = Blueprint("changes", __name__, description="Change feed")
 
@@ -50,22 +50,6 @@ def changes(args):
     rows = db.session.execute(stmt.order_by(ReportEvent.seq).limit(limit + 1)).scalars().all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    reports = {r.id: r for r in db.session.execute(
-        sa.select(Report).where(Report.id.in_({e.report_id for e in rows}))).scalars()}
-    response_ids = [e.data["response_id"] for e in rows
-                    if e.type == "response.created" and e.data]
-    responses = {str(r.id): r for r in db.session.execute(
-        sa.select(Response).where(Response.id.in_(response_ids))).scalars()} \
-        if response_ids else {}
-    items = []
-    for event in rows:
-        item = {"seq": event.seq, "type": event.type, "occurred_at": event.occurred_at,
-                "report_id": event.report_id, "report_version": event.report_version,
-                "source_system": event.source_system, "actor_agency": event.actor_agency,
-                "data": event.data, "report": report_dict(reports[event.report_id], principal)}
-        if event.type == "response.created" and event.data:
-            resp = responses.get(event.data["response_id"])
-            item["response"] = response_dict(resp) if resp else None
-        items.append(item)
+    items = feed.items(db.session, rows, principal)
     cursor = paging.encode([rows[-1].seq if rows else last_seq])
     return {"items": items, "next_cursor": cursor, "has_more": has_more}

@@ -45,6 +45,9 @@ class SubscriptionPatch(SubscriptionIn):
     url = Text(validate=validate.Length(1, 2000))
     active = fields.Boolean(metadata={"description": "true re-enables a subscription "
                                                      "disabled by 410 Gone"})
+    replay_gap = fields.Boolean(load_default=False, metadata={
+        "description": "with active=true: queue at once what it missed (its dead "
+                       "deliveries and the events while it was disabled), in order"})
 
 
 class SubscriptionOut(Schema):
@@ -61,6 +64,20 @@ class SubscriptionOut(Schema):
         "description": "after a rotation the old secret also signs until then"})
     created_at = Timestamp()
     updated_at = Timestamp()
+
+
+class GapOut(Schema):
+    since = Timestamp()
+    until = Timestamp()
+
+
+class SubscriptionPatched(SubscriptionOut):
+    gap = fields.Nested(GapOut, allow_none=True, metadata={
+        "description": "on re-enabling: the range it missed; POST .../replay with it "
+                       "(or PATCH with replay_gap=true) to have it sent. Until then the "
+                       "later events of a report whose earlier one is undelivered wait"})
+    replayed = fields.Integer(allow_none=True, metadata={
+        "description": "deliveries queued by replay_gap"})
 
 
 class SubscriptionWithSecret(SubscriptionOut):
@@ -97,7 +114,9 @@ class DeliveryOut(Schema):
     type = fields.String()
     event_seq = fields.Integer(allow_none=True)
     report_id = fields.UUID(allow_none=True)
-    status = fields.String(metadata={"description": "pending | succeeded | dead"})
+    status = fields.String(metadata={"description": "pending | succeeded | dead | failed "
+                                                    "(the payload could not be built: "
+                                                    "last_error says why; never sent)"})
     attempts = fields.Integer()
     next_attempt_at = Timestamp(allow_none=True)
     retry_until = Timestamp()
@@ -235,9 +254,12 @@ def get_subscription(sub_id):
 @require("webhooks:manage")
 @transactional()
 @blp.arguments(SubscriptionPatch)
-@blp.response(200, SubscriptionOut)
+@blp.response(200, SubscriptionPatched)
 def update_subscription(body, sub_id):
-    """Change the URL or filters, or re-enable a disabled subscription"""
+    """Change the URL or filters, or re-enable a disabled subscription
+
+    Re-enabling answers the `gap` it missed and sends nothing of a report ahead of that
+    report's earlier undelivered events; `replay_gap: true` queues the gap at once."""
     sub = _subscription(sub_id, for_update=True)
     _check(body)
     for key in ("url", "description"):
@@ -246,8 +268,17 @@ def update_subscription(body, sub_id):
     for key in ("event_types", "agencies"):
         if key in body:
             setattr(sub, key, _dedupe(body[key]))
+    sub.gap = sub.replayed = None
     if body.get("active") is True and not sub.active:
+        sub.gap = relay.gap(db.session, sub)
         sub.active, sub.disabled_reason, sub.disabled_at = True, None, None
+        if sub.gap is not None and body.get("replay_gap"):
+            client = db.session.get(ApiClient, sub.client_id)
+            sub.replayed = relay.replay(db.session, sub, payloads.principal_of(client),
+                                        *sub.gap, undelivered_only=True)
+            outbox.wake(db.session)
+        if sub.gap is not None:
+            sub.gap = {"since": sub.gap[0], "until": sub.gap[1]}
     elif body.get("active") is False and sub.active:
         sub.active, sub.disabled_at = False, utcnow()
         sub.disabled_reason = f"disabled by {current_principal().client_id}"
@@ -370,5 +401,8 @@ def retry_delivery(delivery_id):
     if not sub.active:
         raise Problem(409, "Subscription disabled", sub.disabled_reason or
                       "Re-enable it first (PATCH active=true).", slug="subscription-disabled")
+    if d.status == "failed":
+        raise Problem(409, "Delivery cannot be sent", d.last_error or
+                      "Its payload could not be built.", slug="delivery-failed")
     sending.requeue(db.session, d)
     return d

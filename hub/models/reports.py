@@ -2,7 +2,7 @@
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import deferred, relationship
 
 from hub.extensions import db
 from hub.models.types import JSONType, UTCDateTime, utcnow
@@ -168,4 +168,10 @@ class ReportEvent(db.Model):
     source_system = sa.Column(sa.String(64), nullable=True)
     report_version = sa.Column(sa.Integer, nullable=False)
     data = sa.Column(JSONType, nullable=True)
+    # The agency responsible when the event happened, and the report's own fields then
+    # (hub.services.snapshots): webhook filters and payloads are about the event as it
+    # happened, not the report as it is when the relay gets to it. Null on an event that
+    # changed nothing (report.overdue): the report's previous event holds its state.
+    agency_code = sa.Column(sa.String(64), nullable=True)
+    report_state = deferred(sa.Column(JSONType, nullable=True))  # only the feed reads it
     __table_args__ = (sa.Index("ix_report_events_report_id_seq", "report_id", "seq"),)

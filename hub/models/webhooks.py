@@ -14,7 +14,8 @@ from hub.models.types import JSONType, UTCDateTime, utcnow
 EVENT_TYPES = ("report.created", "report.updated", "report.status_changed",
                "report.dispositioned", "response.created", "report.overdue", "sync.failed")
 TEST_EVENT = "webhook.test"
-DELIVERY_STATUSES = ("pending", "succeeded", "dead")
+# failed: the payload could not be built (its reason in last_error); never sent.
+DELIVERY_STATUSES = ("pending", "succeeded", "dead", "failed")
 
 
 class WebhookSubscription(db.Model):
@@ -36,6 +37,11 @@ class WebhookSubscription(db.Model):
     # Events up to this seq were committed before the subscription existed: the relay
     # starts after it (a replay can still reach back).
     start_seq = sa.Column(sa.BigInteger, nullable=False, default=0)
+    # Circuit breaker: after several failed attempts in a row nothing of this
+    # subscription is claimed until circuit_open_until (it slows only itself).
+    consecutive_failures = sa.Column(sa.Integer, nullable=False, default=0,
+                                     server_default="0")
+    circuit_open_until = sa.Column(UTCDateTime, nullable=True)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
@@ -83,8 +89,11 @@ class WebhookDelivery(db.Model):
     body = sa.Column(sa.Text, nullable=False)
     status = sa.Column(sa.String(20), nullable=False, default="pending")
     attempts = sa.Column(sa.Integer, nullable=False, default=0)
-    # Due time; a claim pushes it forward, so a worker killed mid-send is retried later.
+    # Due time. While claimed it is the end of the claim's lease, renewed every few
+    # seconds by the worker named in lease_owner: a worker that dies stops renewing and
+    # its claims come due again within one lease.
     next_attempt_at = sa.Column(UTCDateTime, nullable=True)
+    lease_owner = sa.Column(sa.String(64), nullable=True)
     last_status_code = sa.Column(sa.Integer, nullable=True)
     last_error = sa.Column(sa.Text, nullable=True)
     event_at = sa.Column(UTCDateTime, nullable=False)  # when the change was committed

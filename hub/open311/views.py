@@ -141,6 +141,10 @@ def _window():
     end = parse_w3c(end, "end_date") if end else None
     if start and end and start > end:
         raise Open311Error(400, "start_date is after end_date")
+    if start and end and end - start > DEFAULT_WINDOW:
+        # GeoReport v2: the span between the two may not exceed 90 days.
+        raise Open311Error(400, "start_date and end_date may be at most 90 days apart; "
+                                "ask for a shorter range (or several)")
     return start, end
 
 
@@ -264,7 +268,7 @@ def one_request(sid, fmt):
 def token_lookup(token, fmt):
     row = db.session.execute(
         sa.select(Report.tracking_id).join(Open311Token, Open311Token.report_id == Report.id)
-        .where(Open311Token.token == token)).first()
+        .where(Open311Token.token == token, Report.confidential.is_(False))).first()
     if row is None:
         raise Open311Error(404, f"token '{token}' not found")
     return render([{"service_request_id": row.tracking_id, "token": token}], fmt,
@@ -329,9 +333,11 @@ def create_request(fmt):
     principal = _principal_from_key()
     form = request.form
     code = _text(form, "service_code", 100, required=True)
-    if db.session.get(Category, code) is None:
+    category = db.session.get(Category, code)
+    if category is None:
         raise Open311Error(400, f"service_code '{code}' not found; see services.json")
-    description = _text(form, "description", 20000, required=True)
+    # Optional in GeoReport v2: without one the report is titled by its service.
+    description = _text(form, "description", 20000)
     lat, lon = _coordinate(form, "lat", 90), _coordinate(form, "long", 180)
     if (lat is None) != (lon is None):
         raise Open311Error(400, "lat and long go together: send both or neither")
@@ -342,7 +348,8 @@ def create_request(fmt):
     attributes = _attributes(form)
     names = [n for n in (_text(form, "first_name", 100), _text(form, "last_name", 100)) if n]
     data = {
-        "title": _title(description), "body": description, "category": code,
+        "title": _title(description) if description else _title(category.name),
+        "body": description or "", "category": code,
         "classification": attributes.get("classification", "complaint"),
         "channel": "open311",
         "location": {"text": address, "lat": lat, "lon": lon},

@@ -15,6 +15,8 @@ class ChangeSchema(Schema):
     source_system = fields.String(allow_none=True)
     actor_agency = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
-    report = fields.Nested(ReportOutSchema, metadata={"description": "the report as it is "
-                                                                     "now"})
-    response = fields.Nested(ResponseOutSchema, allow_none=True)
+    report = fields.Nested(ReportOutSchema, metadata={
+        "description": "the report as it was at this event (its version is "
+                       "report_version)"})
+    response = fields.Nested(ResponseOutSchema, allow_none=True, metadata={
+        "description": "the response of a response.created event; null otherwise"})

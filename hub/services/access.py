@@ -33,10 +33,10 @@ def scope(principal) -> frozenset | None:
 
 @functools.cache
 def _subtree_of_caller() -> sa.Select:
-    return _subtree_of(sa.bindparam("agency", type_=Agency.code.type))
+    return subtree_of(sa.bindparam("agency", type_=Agency.code.type))
 
 
-def _subtree_of(agency) -> sa.Select:
+def subtree_of(agency) -> sa.Select:
     """The codes of an agency (an SQL expression) and every unit below it, as SQL."""
     # The anchor is the code itself, not its directory row, so an agency missing from the
     # directory still covers its own reports. Cast: PostgreSQL wants the anchor's type

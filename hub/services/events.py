@@ -13,6 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from hub.models import Counter, ReportEvent, utcnow
+from hub.services import snapshots
 from hub.services.ingest import insert_rows
 
 _PENDING = "pending_events"
@@ -20,10 +21,14 @@ _PENDING = "pending_events"
 
 def record(session, report, type_: str, *, actor=None, actor_agency=None,
            source_system=None, data=None, occurred_at=None) -> None:
+    at = occurred_at or utcnow()
     session.info.setdefault(_PENDING, []).append({
-        "report_id": report.id, "type": type_, "occurred_at": occurred_at or utcnow(),
+        "report_id": report.id, "type": type_, "occurred_at": at,
         "actor": actor, "actor_agency": actor_agency, "source_system": source_system,
         "report_version": report.version, "data": data,
+        # The event as it happened: who was responsible, and the report then.
+        "agency_code": getattr(report, "agency_code", None),
+        "report_state": snapshots.capture(report, at),
     })
 
 

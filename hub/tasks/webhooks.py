@@ -16,7 +16,6 @@ from hub.webhooks import settings
 
 _clients: dict = {}
 _quiet_until = 0.0
-BATCH = 100  # deliveries claimed at a time by one relay job
 
 
 def _nudge_key(queue: str) -> str:
@@ -79,7 +78,7 @@ def relay_webhooks(max_seconds: float = 60.0, helper: bool = False) -> dict:
     A helper (called in when a batch is full) neither lingers nor holds the nudge key."""
     with _app_context():
         from hub.extensions import db
-        from hub.webhooks import delivery, relay
+        from hub.webhooks import dispatch, relay
         queue = settings.get("HUB_WEBHOOK_QUEUE")
         redis_on = bool(current_app.config.get("HUB_REDIS_URL"))
         hold = redis_on and not helper
@@ -87,18 +86,20 @@ def relay_webhooks(max_seconds: float = 60.0, helper: bool = False) -> dict:
         deadline = time.monotonic() + max_seconds
         totals = {"events": 0, "attempts": 0}
         idle_since = None
+        sender = dispatch.Dispatcher()
 
         def step() -> bool:
             events = relay.fan_out(db.session)
-            attempts = delivery.deliver_due(db.session, BATCH)
+            before = sender.sent
+            worked = sender.pump(db.session)
             totals["events"] += events
-            totals["attempts"] += attempts
-            if attempts >= BATCH and redis_on:
+            totals["attempts"] = sender.sent
+            if sender.sent - before >= sender.size and redis_on:
                 try:  # more waiting than one job sends: call in another worker
                     _enqueue(queue, helper=True)
                 except Exception:
                     pass
-            return bool(events or attempts)
+            return bool(events or worked or sender.busy)
 
         try:
             while time.monotonic() < deadline:
@@ -126,6 +127,7 @@ def relay_webhooks(max_seconds: float = 60.0, helper: bool = False) -> dict:
                     pass
         finally:
             db.session.rollback()
+            sender.drain(db.session)  # requests in flight end by their timeout
         return totals
 
 

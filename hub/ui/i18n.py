@@ -429,6 +429,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "delivery.status.pending": "menunggu",
         "delivery.status.succeeded": "terkirim",
         "delivery.status.dead": "gagal permanen",
+        "delivery.status.failed": "tidak dapat disusun",
     },
     "en": {
         "app.title": "SP4N-LAPOR! hub",
@@ -847,6 +848,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "delivery.status.pending": "pending",
         "delivery.status.succeeded": "delivered",
         "delivery.status.dead": "dead",
+        "delivery.status.failed": "could not be built",
     },
 }
 

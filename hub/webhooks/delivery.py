@@ -1,13 +1,21 @@
 """Claim due deliveries and send them: only 2xx succeeds, redirects are not followed.
 
-A claim pushes the delivery's next_attempt_at past the send timeout and commits before
-any request goes out, so a worker killed mid-send leaves it pending: another worker
-retries it when the claim runs out (at-least-once; webhook-id lets receivers dedupe).
-Claims use FOR UPDATE SKIP LOCKED, so several workers share the work without waiting.
+Isolation: a relay job keeps up to HUB_WEBHOOK_CONCURRENCY requests in flight, at most
+HUB_WEBHOOK_SUBSCRIPTION_CONCURRENCY of one subscription and HUB_WEBHOOK_HOST_CONCURRENCY
+to one destination host, and records each outcome as soon as it arrives, so a receiver
+that hangs holds only its own slots while every other subscription goes on. Several
+failed attempts in a row open the subscription's circuit: nothing of it is claimed for a
+while, then one probe at a time until an attempt succeeds.
+
+Claims: a claim is a short lease (next_attempt_at, lease_owner) that the sending job
+renews every few seconds while the request runs, and commits before any request goes
+out; a job killed mid-send stops renewing, and its deliveries come due again within one
+lease (at-least-once; webhook-id lets receivers dedupe). Claims use FOR UPDATE SKIP
+LOCKED, so several workers share the work without waiting.
 
 Per-report order: a delivery is claimable only while no earlier delivery of the same
-subscription and report is still pending, so a subscriber never sees an older version
-of a report after a newer one.
+subscription and report is undelivered (pending, or dead until retried or replayed), so a
+subscriber never sees a report's events out of order, whatever happened in between.
 """
 import email.utils
 import logging
@@ -20,7 +28,6 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from hub.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from hub.webhooks import settings, signing, ssrf
@@ -59,40 +66,6 @@ def _executor() -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=max(1, settings.get("HUB_WEBHOOK_CONCURRENCY")),
                                        thread_name_prefix="webhook-send")
         return _pool
-
-
-def claim_seconds(n: int) -> float:
-    """How long n claimed deliveries stay ours: long enough for the whole batch to be
-    sent even if every request runs into the timeout, so a slow batch is not claimed
-    (and sent) a second time by another worker."""
-    rounds = -(-n // max(1, settings.get("HUB_WEBHOOK_CONCURRENCY"))) + 1
-    return max(settings.get("HUB_WEBHOOK_CLAIM_SECONDS"),
-               rounds * settings.get("HUB_WEBHOOK_TIMEOUT_SECONDS"))
-
-
-def claim(session, limit: int = 50) -> list[int]:
-    now = utcnow()
-    earlier = aliased(WebhookDelivery)
-    stmt = (sa.select(WebhookDelivery)
-            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .where(WebhookDelivery.status == "pending",
-                   WebhookDelivery.next_attempt_at <= now,
-                   WebhookSubscription.active.is_(True),
-                   ~sa.exists().where(earlier.subscription_id == WebhookDelivery.subscription_id,
-                                      earlier.report_id == WebhookDelivery.report_id,
-                                      earlier.status == "pending",
-                                      earlier.event_seq < WebhookDelivery.event_seq))
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
-    rows = session.execute(stmt).scalars().all()
-    lease = timedelta(seconds=claim_seconds(len(rows)))
-    for row in rows:
-        row.next_attempt_at = now + lease
-        row.attempts += 1
-    ids = [r.id for r in rows]
-    session.commit()
-    return ids
 
 
 @dataclass(frozen=True)
@@ -170,7 +143,9 @@ def record(session, delivery, sub, outcome: Outcome) -> None:
         response_body=outcome.response_body, latency_ms=outcome.latency_ms,
         error=outcome.error))
     delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+    delivery.lease_owner = None
     code = outcome.status_code
+    _circuit(session, sub, ok=code is not None and code < 500 and code != 429, now=now)
     if code is not None and 200 <= code < 300:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = \
             "succeeded", now, None
@@ -194,40 +169,41 @@ def record(session, delivery, sub, outcome: Outcome) -> None:
     delivery.next_attempt_at = min(now + timedelta(seconds=delay), delivery.retry_until)
 
 
-def deliver_due(session, limit: int = 50) -> int:
-    """Claim up to `limit` due deliveries, send them in parallel, record the outcomes.
-    Returns how many were attempted."""
-    ids = claim(session, limit)
-    if not ids:
-        return 0
-    deliveries = session.execute(sa.select(WebhookDelivery).where(
-        WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)).scalars().all()
-    subs = {s.id: s for s in session.execute(sa.select(WebhookSubscription).where(
-        WebhookSubscription.id.in_({d.subscription_id for d in deliveries}))).scalars()}
-    secrets_ = {sid: signing.signing_secrets(s) for sid, s in subs.items()}
-    limits = Limits.current()
-    futures = {d.id: _executor().submit(send, subs[d.subscription_id].url, d.message_id,
-                                        d.body, secrets_[d.subscription_id], limits)
-               for d in deliveries}
-    session.commit()  # no transaction held open while the requests run
-    outcomes = {delivery_id: f.result() for delivery_id, f in futures.items()}
-    # One short transaction records the whole batch.
-    deliveries = session.execute(sa.select(WebhookDelivery).where(
-        WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)).scalars().all()
-    subs = {s.id: s for s in session.execute(sa.select(WebhookSubscription).where(
-        WebhookSubscription.id.in_({d.subscription_id for d in deliveries}))).scalars()}
-    for delivery in deliveries:  # a subscription deleted meanwhile took its rows along
-        record(session, delivery, subs[delivery.subscription_id], outcomes[delivery.id])
-    session.commit()
-    return len(futures)
+def _circuit(session, sub, ok: bool, now) -> None:
+    """Count failed attempts in a row (no answer, 5xx, 429: the receiver is struggling;
+    a 4xx is about the request); past the threshold the circuit opens for a while."""
+    if ok:
+        if sub.consecutive_failures or sub.circuit_open_until is not None:
+            sub.consecutive_failures, sub.circuit_open_until = 0, None
+        return
+    failures = session.execute(
+        sa.update(WebhookSubscription).where(WebhookSubscription.id == sub.id)
+        .values(consecutive_failures=WebhookSubscription.consecutive_failures + 1)
+        .returning(WebhookSubscription.consecutive_failures)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if failures is None:
+        return
+    sub.consecutive_failures = failures
+    if failures >= settings.get("HUB_WEBHOOK_CIRCUIT_FAILURES"):
+        sub.circuit_open_until = now + timedelta(
+            seconds=settings.get("HUB_WEBHOOK_CIRCUIT_SECONDS"))
 
 
 def requeue(session, delivery) -> None:
     """Send a delivery again (by hand): due now, with a fresh retry window."""
     from hub.webhooks import outbox
     now = utcnow()
-    delivery.status, delivery.next_attempt_at = "pending", now
-    delivery.retry_until = now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))
+    window = now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))
+    delivery.status, delivery.next_attempt_at, delivery.lease_owner = "pending", now, None
+    delivery.retry_until = window
+    if delivery.report_id is not None:
+        # The report's later deliveries waited behind this one: a fresh window for them.
+        session.execute(sa.update(WebhookDelivery).where(
+            WebhookDelivery.subscription_id == delivery.subscription_id,
+            WebhookDelivery.report_id == delivery.report_id,
+            WebhookDelivery.event_seq > delivery.event_seq,
+            WebhookDelivery.status == "pending").values(retry_until=window)
+            .execution_options(synchronize_session=False))
     outbox.wake(session)
 
 

@@ -5,13 +5,14 @@ GET /changes, whether a report is visible (tenant isolation) and how much of the
 reporter it may see (anonymous identity only for admin; phone and email only for the
 responsible agency and admin).
 """
+import datetime
 import json
+import uuid
 
 from hub.auth import Principal
 from hub.schemas.changes import ChangeSchema
 from hub.schemas.fields import Timestamp
 from hub.services import access
-from hub.services.representations import report_dict, response_dict
 
 _EVENT = ChangeSchema()
 _TIMESTAMP = Timestamp()
@@ -23,34 +24,43 @@ def principal_of(client) -> Principal:
 
 def may_read(principal: Principal, report_agencies: set) -> bool:
     """The same rule as access.visible: the owner's agency (or a unit below it) is or
-    was responsible for the report."""
+    was responsible for the report (here: by the time of the event)."""
     if principal.is_national:
         return True
     covered = access.scope(principal)
     return any(code in covered for code in report_agencies)
 
 
-def matches(subscription, type_: str, agency_code) -> bool:
+def matches(subscription, type_: str, agency_code, covered_by_filter) -> bool:
+    """The subscription's filters on one event: its type, and the agency responsible at
+    the event being one of the filter's agencies or a unit below one
+    (`covered_by_filter(subscription)`: that set of codes, None for no filter)."""
     if subscription.event_types and type_ not in subscription.event_types:
         return False
-    if subscription.agencies and agency_code not in subscription.agencies:
+    if subscription.agencies and agency_code not in covered_by_filter(subscription):
         return False
     return True
+
+
+def _json(value):
+    # What Flask's JSON provider does for GET /changes, so both write the same text.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        return _TIMESTAMP._serialize(value, None, None)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def encode(type_: str, timestamp, data: dict) -> str:
     body = {"type": type_, "timestamp": _TIMESTAMP._serialize(timestamp, None, None),
             "data": data}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json)
 
 
-def report_event_body(event, report, response, principal: Principal) -> str:
-    item = {"seq": event.seq, "type": event.type, "occurred_at": event.occurred_at,
-            "report_id": event.report_id, "report_version": event.report_version,
-            "source_system": event.source_system, "actor_agency": event.actor_agency,
-            "data": event.data, "report": report_dict(report, principal),
-            "response": response_dict(response) if response is not None else None}
-    return encode(event.type, event.occurred_at, _EVENT.dump(item))
+def report_event_body(feed, event, principal: Principal) -> str:
+    """The change-feed item of the event (hub.services.changes), as GET /changes would
+    give it to the owner."""
+    return encode(event.type, event.occurred_at, _EVENT.dump(feed.item(event, principal)))
 
 
 def outbox_body(event) -> str:

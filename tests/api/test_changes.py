@@ -81,8 +81,14 @@ def test_every_change_once_in_order_across_pages(app, sleman):
     resp_items = [i for i in items if i["type"] == "response.created"]
     assert len(resp_items) == 1
     assert resp_items[0]["response"]["body"] == "Sudah diperbaiki."
-    # The report in an item is the report as it is now.
-    assert all(i["report"]["status"] == "resolved" for i in by_report[reports[1]["id"]])
+    # The report in an item is the report as it was at that event: its version is the
+    # event's, and only its last event shows it resolved.
+    assert all(i["report"]["version"] == i["report_version"] for i in items)
+    statuses = [i["report"]["status"] for i in by_report[reports[1]["id"]]]
+    assert statuses[0] == "received" and statuses[-1] == "resolved"
+    assert statuses.count("resolved") == 1
+    # Every item carries the response key: the response of a response.created, else null.
+    assert all(i["response"] is None for i in items if i["type"] != "response.created")
 
     # Caught up: the cursor returns nothing and stays usable ...
     again = sleman.get("/changes", query_string={"cursor": cursor}).get_json()

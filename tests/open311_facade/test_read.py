@@ -173,6 +173,21 @@ def test_date_window_needs_offsets(open311, sleman):
         _assert_errors(resp, "xml", 400)
 
 
+def test_date_window_of_more_than_90_days_is_refused(open311, sleman):
+    """GeoReport v2: start_date and end_date at most 90 days apart."""
+    now = datetime.now(timezone.utc)
+    ok = open311.get("requests.json", start_date=(now - timedelta(days=90)).isoformat(),
+                     end_date=now.isoformat())
+    assert ok.status_code == 200, ok.text
+    for fmt in ("json", "xml"):
+        resp = open311.get(f"requests.{fmt}",
+                           start_date=(now - timedelta(days=91)).isoformat(),
+                           end_date=now.isoformat())
+        assert resp.status_code == 400, resp.text
+        errors = _assert_errors(resp, fmt, 400)
+        assert "90 days" in (resp.text if fmt == "xml" else errors[0]["description"])
+
+
 @pytest.mark.parametrize("path", ["nothing.json", "requests.yaml", "services/x/y.json"])
 def test_unknown_paths_are_open311_errors(open311, path):
     resp = open311.get(path)

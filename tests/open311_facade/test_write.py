@@ -79,8 +79,6 @@ def test_bad_or_missing_key_is_403_and_writes_nothing(open311, make_key, app, fm
 @pytest.mark.parametrize("fields, says", [
     ({"service_code": None}, "service_code is required"),
     ({"service_code": "no-such-category"}, "service_code 'no-such-category' not found"),
-    ({"description": None}, "description is required"),
-    ({"description": "   "}, "description is required"),
     ({"description": "x" * 20001}, "description is longer"),
     ({"lat": None, "long": None, "address_string": None}, "a location is required"),
     ({"long": None}, "lat and long go together"),
@@ -149,3 +147,30 @@ def test_cli_issues_and_rotates_a_key(app, runner, open311):
     assert post_request(open311, key2).status_code == 201
     missing = runner.invoke(args=["hub", "open311-key", "nobody"])
     assert missing.exit_code != 0 and "no API client 'nobody'" in missing.output
+
+
+@pytest.mark.parametrize("description", [None, "   "])
+def test_description_is_optional(open311, make_key, sleman, description):
+    """GeoReport v2 makes description optional: the report is titled by its service."""
+    resp = post_request(open311, make_key(), description=description)
+    assert resp.status_code == 201, resp.text
+    sid = resp.json()[0]["service_request_id"]
+    report = sleman.get(f"/reports/{sid}").get_json()
+    assert report["category"] == "infrastruktur.jalan"
+    services = {s["service_code"]: s["service_name"]
+                for s in open311.get("services.json").json()}
+    assert report["title"] == services["infrastruktur.jalan"]
+    assert report["body"] == ""
+
+
+def test_token_of_a_confidential_request_is_404(open311, make_key):
+    key = make_key()
+    hidden = post_request(open311, key, **{"attribute[confidential]": "true"}).json()[0]
+    shown = post_request(open311, key).json()[0]
+    for fmt in ("json", "xml"):
+        resp = open311.get(f"tokens/{hidden['token']}.{fmt}")
+        assert resp.status_code == 404, resp.text
+        _assert_errors(resp, fmt, 404)
+        assert hidden["service_request_id"] not in resp.text
+    assert open311.get(f"tokens/{shown['token']}.json").json() == [
+        {"service_request_id": shown["service_request_id"], "token": shown["token"]}]
