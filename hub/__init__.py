@@ -61,6 +61,8 @@ def create_app(config: dict | None = None) -> Flask:
     ui.init_app(app)  # the officers' web UI at /ui; / redirects there
     from hub import open311
     open311.init_app(app)  # the public Open311 GeoReport v2 facade at /open311/v2
+    from hub import input_guard
+    input_guard.init_app(app)  # NUL characters in any input: 400 before any view
 
     from hub import cli
     cli.init_app(app)

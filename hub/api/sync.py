@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy.exc import IntegrityError
+import psycopg
+from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.api import plainjson
 from hub.api.common import BEARER, actor
@@ -15,6 +16,7 @@ from hub.api.sources import check_ref
 from hub.auth import current_principal, require
 from hub.errors import Problem, validation_problem
 from hub.extensions import db
+from hub.input_guard import checks_items_alone, find_nul, nul_problem
 from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
@@ -177,7 +179,32 @@ def _failure(problem: Problem) -> dict:
     return {"status": problem.status, "result": "failed", "error": problem.to_dict()}
 
 
-def _bulk_creates(operations, claimed: set) -> dict:
+def _refused_by_database(error) -> dict:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return _failure(Problem(
+        422, "Validation failed", f"The database refused a value of this item ({reason}); "
+        "nothing of it was written. Shorten or correct the value and send it again.",
+        slug="validation"))
+
+
+# What a database refuses about one item's values (a value too long for its column, a
+# character it cannot store). The bulk insert talks to psycopg directly (COPY), so its
+# own exceptions are caught too; a lost connection (OperationalError) is not among them.
+ITEM_DATA_ERRORS = (DataError, psycopg.DataError)
+
+
+def _nul_items(operations) -> dict:
+    """{index: failure} of the items holding a NUL anywhere (checked one by one here:
+    the whole-body check is off for batches, so one bad item cannot reject the rest)."""
+    out = {}
+    for index, raw in enumerate(operations):
+        field = find_nul(raw)
+        if field:
+            out[index] = _failure(nul_problem(field, "field"))
+    return out
+
+
+def _bulk_creates(operations, claimed: set, skip=()) -> dict:
     """Create the batch's brand-new reports together; returns {index: outcome}.
 
     Only upserts of a claimed system whose (system, external_id) is new to the hub and
@@ -188,8 +215,8 @@ def _bulk_creates(operations, claimed: set) -> dict:
     candidates = []
     seen = set()
     for index, raw in enumerate(operations):
-        if not isinstance(raw, dict) or raw.get("op") != "upsert_report" or \
-                raw.get("system") not in claimed or not isinstance(raw.get("report"), dict):
+        if index in skip or not isinstance(raw, dict) or raw.get("op") != "upsert_report" \
+                or raw.get("system") not in claimed or not isinstance(raw.get("report"), dict):
             continue
         key = (raw["system"], raw.get("external_id"))
         if key in seen or not isinstance(key[1], str):
@@ -223,7 +250,7 @@ def _bulk_creates(operations, claimed: set) -> dict:
                 except Problem as problem:
                     outcomes[index] = _failure(problem)
             ingest.insert_built(session, built)
-    except (Problem, IntegrityError):
+    except (Problem, IntegrityError, psycopg.IntegrityError) + ITEM_DATA_ERRORS:
         log.warning("bulk create of %d reports failed; taking them one by one", len(built))
         return {}
     for index, (report, _) in zip(built_at, built):
@@ -327,6 +354,7 @@ def _held_copies(session, keys: list) -> dict:
 @transactional(idempotent=True)
 @blp.arguments(BatchSchema)
 @blp.response(207, BatchResultSchema)
+@checks_items_alone
 def post_batch(body):
     """Apply up to 1000 operations (report upserts, responses, status changes)
 
@@ -335,8 +363,9 @@ def post_batch(body):
     (so a later operation may refer to a report created anywhere in the same batch); the
     other operations then run in order, each in its own savepoint."""
     operations = body["operations"]
+    done = _nul_items(operations)
     claimed = _claim_systems(operations)
-    done = _bulk_creates(operations, claimed)
+    done.update(_bulk_creates(operations, claimed, skip=done))
     done.update(_bulk_replays(operations, claimed, done))
     results = []
     for index, raw in enumerate(operations):
@@ -349,6 +378,8 @@ def post_batch(body):
                 outcome = _run(raw)
         except Problem as problem:
             outcome = _failure(problem)
+        except ITEM_DATA_ERRORS as error:
+            outcome = _refused_by_database(error)
         except IntegrityError:
             outcome = {"status": 409, "result": "failed", "error": Problem(
                 409, "Conflict", "The item conflicts with data written concurrently; "
