@@ -95,10 +95,8 @@ def _connector(connector_id: str, for_update=False) -> Connector:
 
 def _id_page(stmt, id_column, args, newest_first=False):
     """One keyset page ordered by an integer id; returns (rows, next_cursor)."""
-    after = paging.decode(args.get("cursor"), 1)
+    after = paging.decode(args.get("cursor"), paging.seq)
     if after:
-        if not isinstance(after[0], int) or isinstance(after[0], bool):
-            raise paging.invalid()
         stmt = stmt.where(id_column < after[0] if newest_first else id_column > after[0])
     order = id_column.desc() if newest_first else id_column
     rows = db.session.execute(stmt.order_by(order).limit(args["limit"] + 1)).scalars().all()

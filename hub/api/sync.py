@@ -4,7 +4,6 @@ from collections import Counter
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 import psycopg
