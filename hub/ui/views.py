@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash
 
 from hub.auth import Principal
 from hub.extensions import db
+from hub.ratelimit import limited
 from hub.models import (
     CHANNELS,
     MAPPED_FIELDS,
@@ -79,6 +80,7 @@ def _safe_next(target):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login")
 def login():
     error = None
     if request.method == "POST":
