@@ -2,10 +2,10 @@
 
 PostgreSQL cannot store U+0000 in text or jsonb, and the drivers raise on it deep in a
 write: a NUL in an id, a query value, a form field or a JSON string was a 500 on many
-routes. One check here covers every route, present and future: path, query, form (and
-upload file names) and JSON bodies. A view whose body holds independent items (a sync
-batch) opts out of the whole-body JSON check with `@checks_items_alone` and checks each
-item itself with `nul_problem`, so one bad item fails alone.
+routes. One check here covers every route, present and future: path, query, form fields
+and JSON bodies. A view whose body holds independent items (a sync batch) opts out of
+the whole-body JSON check with `@checks_items_alone` and checks each item itself
+(`find_nul`, `nul_problem`), so one bad item fails alone.
 """
 from flask import current_app, request
 
@@ -64,9 +64,7 @@ def check_request() -> None:
         for key, values in request.form.lists():
             if NUL in key or any(NUL in v for v in values):
                 raise nul_problem(key.replace(NUL, "\\u0000"), "form field")
-        for key, upload in request.files.items(multi=True):
-            if NUL in key or NUL in (upload.filename or ""):
-                raise nul_problem(key.replace(NUL, "\\u0000"), "uploaded file name of")
+        # An upload's file name is not refused: the attachment service sanitises it.
     if request.is_json and not _items_alone():
         raw = request.get_data(cache=True)
         # Most bodies have no escaped NUL at all: no second parse for them.

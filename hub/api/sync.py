@@ -21,7 +21,7 @@ from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
 from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
                                  StatusChangeSchema)
-from hub.services import access, events, ingest
+from hub.services import access, events, ingest, source_systems
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
 from hub.services.tracking import reserve_tracking_ids
@@ -156,9 +156,22 @@ def _run(raw: dict) -> dict:
             "tracking_id": report.tracking_id, "version": report.version}
 
 
+def _normalise_systems(operations) -> None:
+    """System names in their stored (lower-case) form, in place, before anything reads
+    them: the bulk paths compare them as keys."""
+    for raw in operations:
+        if isinstance(raw, dict):
+            if "system" in raw:
+                raw["system"] = source_systems.normalise(raw["system"])
+            ref = raw.get("report_ref")
+            if isinstance(ref, dict) and "system" in ref:
+                ref["system"] = source_systems.normalise(ref["system"])
+
+
 def _claim_systems(operations) -> set:
-    """Claim and lock each source system once, outside the per-item savepoints, so a
-    rolled-back item cannot take the claim or the lock with it. Returns those claimed."""
+    """Check the writer's claim on each source system and lock it once, outside the
+    per-item savepoints, so a rolled-back item cannot take the check or the lock with
+    it. Returns the systems the caller may write under."""
     systems = {op.get("system") for op in operations
                if isinstance(op, dict) and op.get("op") == "upsert_report"}
     claimed = set()
@@ -166,9 +179,9 @@ def _claim_systems(operations) -> set:
         if EXTERNAL_REF.validate({"system": system, "external_id": "x"}):
             continue  # the items themselves report the bad name
         try:
-            report_service.claim_source_system(db.session, system, current_principal())
+            source_systems.check_writer(db.session, system, current_principal())
         except Problem:
-            continue  # each item of a foreign system fails with the 403 on its own
+            continue  # each item of an unclaimed or foreign system fails with the 403
         report_service.lock_source_system(db.session, system)
         claimed.add(system)
     return claimed
@@ -363,6 +376,7 @@ def post_batch(body):
     other operations then run in order, each in its own savepoint."""
     operations = body["operations"]
     done = _nul_items(operations)
+    _normalise_systems(operations)
     claimed = _claim_systems(operations)
     done.update(_bulk_creates(operations, claimed, skip=done))
     done.update(_bulk_replays(operations, claimed, done))

@@ -4,7 +4,7 @@ signed in (national admin: every route reaches its code) and anonymous. The API 
 problem+json, Open311 its own error shape and the officers' UI its error page."""
 import pytest
 
-from tests.security.test_access import BODIES, all_routes, fill, good_token, sleman_things  # noqa: F401
+from tests.security.test_access import BODIES, all_routes, fill, good_token
 from tests.ui.conftest import login
 
 PROBLEM = "application/problem+json"

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.security.test_access import all_routes, fill, good_token, sleman_things  # noqa: F401
+from tests.security.test_access import all_routes, fill, good_token
 
 PROBLEM = "application/problem+json"
 UID = str(uuid.uuid4())
