@@ -61,6 +61,12 @@ def create_app(config: dict | None = None) -> Flask:
     ui.init_app(app)  # the officers' web UI at /ui; / redirects there
     from hub import open311
     open311.init_app(app)  # the public Open311 GeoReport v2 facade at /open311/v2
+    from hub import input_guard, ratelimit
+    input_guard.init_app(app)  # NUL characters in any input: 400 before any view
+    ratelimit.init_app(app)  # token, login and Open311: per-address limits
+    if app.config.get("HUB_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["HUB_PROXY_HOPS"])
 
     from hub import cli
     cli.init_app(app)

@@ -154,6 +154,38 @@ def connector_sync(connector_id):
                                                               else ""))
 
 
+source_system_cli = AppGroup("source-system", help="Source-system names and their agencies.")
+
+
+@source_system_cli.command("claim")
+@click.argument("name")
+@click.option("--agency", required=True, help="The agency the name belongs to.")
+def source_system_claim(name, agency):
+    """Claim a source-system name for an agency: only its clients write under it."""
+    from hub.errors import Problem
+    from hub.schemas.reports import ExternalRefSchema
+    from hub.services import source_systems
+    from hub.services.reports import check_agency
+    errors = ExternalRefSchema(only=("system",)).validate({"system": name})
+    if errors:
+        raise click.ClickException(f"bad name '{name}': {'; '.join(errors['system'])}")
+    try:
+        check_agency(db.session, agency)
+        row, created = source_systems.claim(db.session, name, agency)
+    except Problem as problem:
+        raise click.ClickException(problem.detail or problem.title) from None
+    db.session.commit()
+    click.echo(f"{row.name}: {'claimed for' if created else 'already belongs to'} {agency}")
+
+
+@source_system_cli.command("list")
+def source_system_list():
+    """Every claimed name and its agency."""
+    from hub.services import source_systems
+    for row in source_systems.claims(db.session):
+        click.echo(f"{row.name}\t{row.agency_code}")
+
+
 @hub_cli.command("scheduler")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between checks.")
 @click.option("--once", is_flag=True, help="Check once and exit.")
@@ -273,6 +305,7 @@ def init_app(app):
     hub_cli.add_command(holidays_cli)
     hub_cli.add_command(sla_cli)
     hub_cli.add_command(agency_cli)
+    hub_cli.add_command(source_system_cli)
     app.cli.add_command(hub_cli)
 
 

@@ -42,6 +42,16 @@ def from_env() -> dict:
         "HUB_SYNC_LEASE_SECONDS": _int("HUB_SYNC_LEASE_SECONDS", 120),
         # Failed runs in a row before a connector's circuit opens (it is paused).
         "HUB_SYNC_CIRCUIT_THRESHOLD": _int("HUB_SYNC_CIRCUIT_THRESHOLD", 5),
+        # Rate limits ("N/second|minute|hour|day", several joined by ";") per client
+        # address on the doors anyone may knock on; see hub.ratelimit.
+        "HUB_RATELIMIT_ENABLED": os.environ.get("HUB_RATELIMIT_ENABLED", "true").lower()
+        not in ("0", "false", "no", "off"),
+        "HUB_RATELIMIT_TOKEN": os.environ.get("HUB_RATELIMIT_TOKEN", "30/minute;300/hour"),
+        "HUB_RATELIMIT_LOGIN": os.environ.get("HUB_RATELIMIT_LOGIN", "10/minute;100/hour"),
+        "HUB_RATELIMIT_OPEN311": os.environ.get("HUB_RATELIMIT_OPEN311", "120/minute"),
+        # Reverse proxies in front of the hub whose X-Forwarded-For is trusted: without
+        # it every caller behind a proxy shares the proxy's address (and its limits).
+        "HUB_PROXY_HOPS": _int("HUB_PROXY_HOPS", 0),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": _int("HUB_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
         # Seconds from a request's start for its body to arrive (under gunicorn), else 408:

@@ -59,6 +59,9 @@ def _migrated_app(database_url, tmp_path_factory):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "HUB_REDIS_URL": None,
+        # Off for the suite (it logs in and takes tokens far more often than any person);
+        # tests/security/test_rate_limits.py builds apps with the limits on.
+        "HUB_RATELIMIT_ENABLED": False,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
         "HUB_ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments")),
     })

@@ -1,16 +1,25 @@
 """Test helpers: an authenticated API caller and sample payloads."""
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 _counter = itertools.count(1)
 
 
 class Caller:
-    """The Flask test client with a bearer token, speaking JSON to /api/v1."""
+    """The Flask test client with a bearer token, speaking JSON to /api/v1.
+
+    A system name must be claimed before anything is written under it. Most tests are
+    about other things, so by default the caller claims (for its agency) each unclaimed
+    system it is about to write under, as a hub admin would have done beforehand; a test
+    about claims sets `claims_systems = False`."""
+
+    claims_systems = True
 
     def __init__(self, client, token: str, agency: str):
         self.client, self.token, self.agency = client, token, agency
@@ -22,10 +31,26 @@ class Caller:
         return self.client.get(_url(path), headers=self._headers(headers), **kw)
 
     def post(self, path, json=None, headers=None, **kw):
+        self._claim_named_systems(path, json)
         return self.client.post(_url(path), json=json, headers=self._headers(headers), **kw)
 
     def put(self, path, json=None, headers=None, **kw):
+        self._claim_named_systems(path, json)
         return self.client.put(_url(path), json=json, headers=self._headers(headers), **kw)
+
+    def _claim_named_systems(self, path, body):
+        if not self.claims_systems:
+            return
+        names = set()
+        match = re.match(r"^(?:/api/v1)?/sources/([^/?]+)/", path)
+        if match:
+            names.add(unquote(match.group(1)))
+        if path.split("?")[0].endswith("/sync/batches") and isinstance(body, dict) and \
+                isinstance(body.get("operations"), list):
+            names.update(op["system"] for op in body["operations"]
+                         if isinstance(op, dict) and op.get("op") == "upsert_report"
+                         and isinstance(op.get("system"), str))
+        claim_systems(self.client.application, self.agency, names)
 
     def create_report(self, **fields):
         resp = self.post("/reports", json=report_payload(**fields))
@@ -46,6 +71,23 @@ class Caller:
         resp = self.status(report_id, "resolved")
         assert resp.status_code == 200, resp.get_json()
         return resp.get_json()
+
+
+def claim_systems(app, agency: str, names) -> None:
+    """Claim, for `agency`, those of `names` that are valid and not claimed yet (as a
+    hub admin does with `hub source-system claim`)."""
+    from hub.extensions import db
+    from hub.schemas.reports import ExternalRefSchema
+    from hub.services import source_systems
+    valid = [n for n in names if not ExternalRefSchema(only=("system",)).validate(
+        {"system": n})]
+    if not valid:
+        return
+    with app.app_context():
+        for name in valid:
+            if source_systems.owner(db.session, name) is None:
+                source_systems.claim(db.session, name, agency)
+        db.session.commit()
 
 
 def _url(path: str) -> str:

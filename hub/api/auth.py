@@ -7,6 +7,7 @@ from hub.auth import issue_token
 from hub.errors import Problem
 from hub.extensions import db
 from hub.models import ApiClient
+from hub.ratelimit import limited
 
 blp = Blueprint("auth", __name__, description="Access tokens (client credentials)")
 
@@ -27,6 +28,7 @@ class TokenSchema(Schema):
 
 
 @blp.route("/auth/token", methods=["POST"])
+@limited("token")
 @blp.doc(requestBody={"content": {
     "application/json": {"schema": TokenRequestSchema},
     "application/x-www-form-urlencoded": {"schema": TokenRequestSchema}}})

@@ -40,10 +40,8 @@ def changes(args):
     committing while the page was read. `next_cursor` is returned even when there is
     nothing new: keep it and poll with it."""
     principal = current_principal()
-    after = paging.decode(args.get("cursor"), 1)
+    after = paging.decode(args.get("cursor"), paging.seq)
     last_seq = after[0] if after else 0
-    if not isinstance(last_seq, int) or isinstance(last_seq, bool):
-        raise paging.invalid()
     stmt = sa.select(ReportEvent).where(ReportEvent.seq > last_seq)
     stmt = access.visible(principal, stmt, report_id_column=ReportEvent.report_id)
     limit = args["limit"]

@@ -24,7 +24,8 @@ def _source_system_header() -> str | None:
     if errors:
         raise validation_problem({"X-Source-System": errors["system"]},
                                  "The X-Source-System header is not a valid system name.")
-    return value
+    from hub.services.source_systems import normalise
+    return normalise(value)
 
 
 def check_if_match(report) -> None:

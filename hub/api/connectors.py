@@ -15,6 +15,7 @@ from hub.errors import Problem, not_found
 from hub.extensions import db
 from hub.models import Connector, HeldRecord, SyncRecordError, SyncRun
 from hub.schemas.fields import Timestamp
+from hub.services import mapping_rules
 from hub.services.access import in_scope
 from hub.services.idempotency import transactional
 from hub.sync import files
@@ -95,10 +96,8 @@ def _connector(connector_id: str, for_update=False) -> Connector:
 
 def _id_page(stmt, id_column, args, newest_first=False):
     """One keyset page ordered by an integer id; returns (rows, next_cursor)."""
-    after = paging.decode(args.get("cursor"), 1)
+    after = paging.decode(args.get("cursor"), paging.seq)
     if after:
-        if not isinstance(after[0], int) or isinstance(after[0], bool):
-            raise paging.invalid()
         stmt = stmt.where(id_column < after[0] if newest_first else id_column > after[0])
     order = id_column.desc() if newest_first else id_column
     rows = db.session.execute(stmt.order_by(order).limit(args["limit"] + 1)).scalars().all()
@@ -198,33 +197,17 @@ def put_mappings(body, connector_id):
                for t in tables.values()):
         raise Problem(422, "Validation failed", "Each table maps local values to hub codes "
                       "(strings).", slug="validation")
+    mapping_rules.check_targets(db.session, current_principal(), tables)
     try:
         files.replace_mappings(db.session, conn.id, tables, current_principal().client_id)
     except files.FileError as exc:
         raise Problem(422, "Validation failed", str(exc), slug="validation")
-    _check_targets(tables)
     db.session.commit()
     from hub.sync.runner import replay_held
     replay_held(conn, {})
     conn = db.session.get(Connector, connector_id)
     conn.held = _held_counts([conn.id]).get(conn.id, 0)
     return conn
-
-
-def _check_targets(tables: dict) -> None:
-    """A mapping must point at something real, or it would hold records forever."""
-    from hub.models import CHANNELS, STATUSES, Agency, Category
-    known = {
-        "category": set(db.session.execute(sa.select(Category.code)).scalars()),
-        "unit": set(db.session.execute(sa.select(Agency.code)).scalars()),
-        "status": set(STATUSES), "channel": set(CHANNELS),
-    }
-    errors = {f"mappings.{field}.{local}": f"unknown {field} '{target}'"
-              for field, table in tables.items() if field in known
-              for local, target in table.items() if target not in known[field]}
-    if errors:
-        raise Problem(422, "Validation failed", "Some mappings point at unknown values.",
-                      slug="validation", errors=errors)
 
 
 @blp.route("/connectors/<string:connector_id>/sync", methods=["POST"])

@@ -1,6 +1,4 @@
 """Responses (tindak lanjut) to a report."""
-import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask_smorest import Blueprint
@@ -29,12 +27,8 @@ def list_responses(args, report_id):
     """Responses to a report, oldest first"""
     report = access.get_report(db.session, report_id, current_principal())
     stmt = sa.select(Response).where(Response.report_id == report.id)
-    after = paging.decode(args.get("cursor"), 2)
-    if after:
-        try:
-            key = (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        except (TypeError, ValueError):
-            raise paging.invalid()
+    key = paging.decode(args.get("cursor"), paging.timestamp, paging.uuid_key)
+    if key:
         stmt = stmt.where(sa.tuple_(Response.created_at, Response.id) > sa.tuple_(
             sa.literal(key[0], Response.created_at.type), sa.literal(key[1], Response.id.type)))
     rows = db.session.execute(stmt.order_by(Response.created_at, Response.id)

@@ -9,6 +9,7 @@ from hub.extensions import db
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ExternalRefSchema, ReportOutSchema, SourceReportInSchema
 from hub.services import reports as report_service
+from hub.services import source_systems
 from hub.services.idempotency import transactional
 from hub.services.representations import report_dict
 
@@ -47,6 +48,7 @@ def upsert(data, system, external_id):
 
     The `Hub-Upsert-Result` header says `created`, `updated`, `unchanged` (same payload,
     or nothing differs) or `stale` (older than what the hub holds: ignored)."""
+    system = source_systems.normalise(system)
     check_ref(system, external_id)
     raw = request.get_json(silent=True)
     if not isinstance(raw, dict):

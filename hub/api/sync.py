@@ -4,10 +4,10 @@ from collections import Counter
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy.exc import IntegrityError
+import psycopg
+from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.api import plainjson
 from hub.api.common import BEARER, actor
@@ -15,12 +15,13 @@ from hub.api.sources import check_ref
 from hub.auth import current_principal, require
 from hub.errors import Problem, database_unavailable, validation_problem
 from hub.extensions import db
+from hub.input_guard import checks_items_alone, find_nul, nul_problem
 from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
 from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
                                  StatusChangeSchema)
-from hub.services import access, events, ingest
+from hub.services import access, events, ingest, source_systems
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
 from hub.services.tracking import reserve_tracking_ids
@@ -155,9 +156,22 @@ def _run(raw: dict) -> dict:
             "tracking_id": report.tracking_id, "version": report.version}
 
 
+def _normalise_systems(operations) -> None:
+    """System names in their stored (lower-case) form, in place, before anything reads
+    them: the bulk paths compare them as keys."""
+    for raw in operations:
+        if isinstance(raw, dict):
+            if "system" in raw:
+                raw["system"] = source_systems.normalise(raw["system"])
+            ref = raw.get("report_ref")
+            if isinstance(ref, dict) and "system" in ref:
+                ref["system"] = source_systems.normalise(ref["system"])
+
+
 def _claim_systems(operations) -> set:
-    """Claim and lock each source system once, outside the per-item savepoints, so a
-    rolled-back item cannot take the claim or the lock with it. Returns those claimed."""
+    """Check the writer's claim on each source system and lock it once, outside the
+    per-item savepoints, so a rolled-back item cannot take the check or the lock with
+    it. Returns the systems the caller may write under."""
     systems = {op.get("system") for op in operations
                if isinstance(op, dict) and op.get("op") == "upsert_report"}
     claimed = set()
@@ -165,9 +179,9 @@ def _claim_systems(operations) -> set:
         if EXTERNAL_REF.validate({"system": system, "external_id": "x"}):
             continue  # the items themselves report the bad name
         try:
-            report_service.claim_source_system(db.session, system, current_principal())
+            source_systems.check_writer(db.session, system, current_principal())
         except Problem:
-            continue  # each item of a foreign system fails with the 403 on its own
+            continue  # each item of an unclaimed or foreign system fails with the 403
         report_service.lock_source_system(db.session, system)
         claimed.add(system)
     return claimed
@@ -177,7 +191,32 @@ def _failure(problem: Problem) -> dict:
     return {"status": problem.status, "result": "failed", "error": problem.to_dict()}
 
 
-def _bulk_creates(operations, claimed: set) -> dict:
+def _refused_by_database(error) -> dict:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return _failure(Problem(
+        422, "Validation failed", f"The database refused a value of this item ({reason}); "
+        "nothing of it was written. Shorten or correct the value and send it again.",
+        slug="validation"))
+
+
+# What a database refuses about one item's values (a value too long for its column, a
+# character it cannot store). The bulk insert talks to psycopg directly (COPY), so its
+# own exceptions are caught too; a lost connection (OperationalError) is not among them.
+ITEM_DATA_ERRORS = (DataError, psycopg.DataError)
+
+
+def _nul_items(operations) -> dict:
+    """{index: failure} of the items holding a NUL anywhere (checked one by one here:
+    the whole-body check is off for batches, so one bad item cannot reject the rest)."""
+    out = {}
+    for index, raw in enumerate(operations):
+        field = find_nul(raw)
+        if field:
+            out[index] = _failure(nul_problem(field, "field"))
+    return out
+
+
+def _bulk_creates(operations, claimed: set, skip=()) -> dict:
     """Create the batch's brand-new reports together; returns {index: outcome}.
 
     Only upserts of a claimed system whose (system, external_id) is new to the hub and
@@ -188,8 +227,8 @@ def _bulk_creates(operations, claimed: set) -> dict:
     candidates = []
     seen = set()
     for index, raw in enumerate(operations):
-        if not isinstance(raw, dict) or raw.get("op") != "upsert_report" or \
-                raw.get("system") not in claimed or not isinstance(raw.get("report"), dict):
+        if index in skip or not isinstance(raw, dict) or raw.get("op") != "upsert_report" \
+                or raw.get("system") not in claimed or not isinstance(raw.get("report"), dict):
             continue
         key = (raw["system"], raw.get("external_id"))
         if key in seen or not isinstance(key[1], str):
@@ -223,7 +262,7 @@ def _bulk_creates(operations, claimed: set) -> dict:
                 except Problem as problem:
                     outcomes[index] = _failure(problem)
             ingest.insert_built(session, built)
-    except (Problem, IntegrityError):
+    except (Problem, IntegrityError, psycopg.IntegrityError) + ITEM_DATA_ERRORS:
         log.warning("bulk create of %d reports failed; taking them one by one", len(built))
         return {}
     for index, (report, _) in zip(built_at, built):
@@ -327,6 +366,7 @@ def _held_copies(session, keys: list) -> dict:
 @transactional(idempotent=True)
 @blp.arguments(BatchSchema)
 @blp.response(207, BatchResultSchema)
+@checks_items_alone
 def post_batch(body):
     """Apply up to 1000 operations (report upserts, responses, status changes)
 
@@ -335,8 +375,10 @@ def post_batch(body):
     (so a later operation may refer to a report created anywhere in the same batch); the
     other operations then run in order, each in its own savepoint."""
     operations = body["operations"]
+    done = _nul_items(operations)
+    _normalise_systems(operations)
     claimed = _claim_systems(operations)
-    done = _bulk_creates(operations, claimed)
+    done.update(_bulk_creates(operations, claimed, skip=done))
     done.update(_bulk_replays(operations, claimed, done))
     results = []
     for index, raw in enumerate(operations):
@@ -349,6 +391,8 @@ def post_batch(body):
                 outcome = _run(raw)
         except Problem as problem:
             outcome = _failure(problem)
+        except ITEM_DATA_ERRORS as error:
+            outcome = _refused_by_database(error)
         except IntegrityError:
             outcome = {"status": 409, "result": "failed", "error": Problem(
                 409, "Conflict", "The item conflicts with data written concurrently; "

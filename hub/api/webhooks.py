@@ -369,10 +369,8 @@ def list_deliveries(args, sub_id):
     stmt = sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub_id)
     if args.get("status"):
         stmt = stmt.where(WebhookDelivery.status == args["status"])
-    after = paging.decode(args.get("cursor"), 1)
+    after = paging.decode(args.get("cursor"), paging.seq)
     if after:
-        if not isinstance(after[0], int) or isinstance(after[0], bool):
-            raise paging.invalid()
         stmt = stmt.where(WebhookDelivery.id < after[0])
     rows = db.session.execute(stmt.order_by(WebhookDelivery.id.desc())
                               .limit(args["limit"] + 1)).scalars().all()

@@ -34,6 +34,7 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(json, xml):fmt>"
 SYSTEM = "open311-facade"  # source system of what arrives through this facade
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 10 ** 9
 DEFAULT_WINDOW = timedelta(days=90)  # GeoReport v2: "a span of 90 days" by default
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00Z"  # when this endpoint's shape last changed
@@ -129,8 +130,10 @@ def _paging() -> tuple[int, int]:
         size = int(_arg("page_size") or MAX_PAGE_SIZE)
     except ValueError:
         raise Open311Error(400, "page and page_size must be whole numbers") from None
-    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
-        raise Open311Error(400, f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}")
+    # The page bound keeps the row offset a number the database takes (a bigint).
+    if not 1 <= page <= MAX_PAGE or not 1 <= size <= MAX_PAGE_SIZE:
+        raise Open311Error(400, f"page must be 1..{MAX_PAGE} and page_size "
+                                f"1..{MAX_PAGE_SIZE}")
     return page, size
 
 

@@ -25,9 +25,13 @@ class ReporterSchema(Schema):
     email = fields.Email(validate=Len(max=254), allow_none=True)
 
 
+# A source-system name (stored in lower case: hub.services.source_systems).
+SYSTEM_NAME = [Len(1, 64), validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                                           error="letters, digits and . _ : - only")]
+
+
 class ExternalRefSchema(Schema):
-    system = Text(required=True, validate=[Len(1, 64), validate.Regexp(
-        r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", error="letters, digits and . _ : - only")])
+    system = Text(required=True, validate=SYSTEM_NAME)
     external_id = Text(required=True, validate=Len(1, 200))
 
 

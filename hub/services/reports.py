@@ -9,15 +9,13 @@ from dataclasses import dataclass
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
 from hub.ids import new_id
 from hub.errors import Problem
 from hub.models import (Agency, Category, Report, ReportAgency, ReportExternalRef,
-                        SourceSystem, utcnow)
-from hub.services import events, lifecycle, sla
+                        utcnow)
+from hub.services import events, lifecycle, sla, source_systems
 from hub.services.access import require_responsible
 from hub.services.tracking import allocate_tracking_ids
 
@@ -268,28 +266,6 @@ def payload_fingerprint(payload: dict) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def claim_source_system(session, system: str, principal) -> None:
-    checked = session.info.setdefault("claimed_systems", set())
-    if system in checked:  # once per transaction is enough (batches repeat the system)
-        return
-    owner = session.get(SourceSystem, system)
-    if owner is None:
-        # Two first writers of a new system may race: ON CONFLICT keeps whichever came
-        # first, and both then read the one owner.
-        insert = (pg_insert if session.get_bind().dialect.name == "postgresql"
-                  else sqlite_insert)
-        session.execute(insert(SourceSystem).values(
-            name=system, agency_code=principal.agency, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["name"]))
-        owner = session.get(SourceSystem, system, populate_existing=True)
-    if owner.agency_code != principal.agency and not principal.is_national:
-        raise Problem(403, "System belongs to another agency",
-                      f"The source system '{system}' is registered to another agency; "
-                      "name your own system (for example '<agency>-<app>').",
-                      slug="foreign-system")
-    checked.add(system)
-
-
 def lock_source_system(session, system: str) -> None:
     """Serialise writers of one source system so two pushes of the same new external id
     cannot both create it. SQLite already serialises writers."""
@@ -311,6 +287,7 @@ def locked(session, report_id):
 
 
 def find_by_ref(session, system: str, external_id: str):
+    system = source_systems.normalise(system)
     return session.execute(
         sa.select(ReportExternalRef).where(ReportExternalRef.system == system,
                                            ReportExternalRef.external_id == external_id)
@@ -322,7 +299,8 @@ def upsert_from_source(session, system: str, external_id: str, data: dict, actor
     """Create, or update if newer. Returns (report, result) with result one of
     created | updated | unchanged | stale. Replaying a payload changes nothing."""
     principal = actor.principal
-    claim_source_system(session, system, principal)
+    system = source_systems.normalise(system)
+    source_systems.check_writer(session, system, principal)
     lock_source_system(session, system)
     fingerprint = payload_fingerprint(raw_payload)
     ref = find_by_ref(session, system, external_id)

@@ -9,7 +9,9 @@ import os
 import sqlalchemy as sa
 import yaml
 
+from hub.errors import Problem
 from hub.models import MAPPED_FIELDS, STATUS_OUT, Agency, Connector, Mapping, utcnow
+from hub.services import source_systems
 from hub.sync import registry
 from hub.sync.secrets import seal, unseal
 
@@ -36,6 +38,11 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
                         f"{', '.join(registry.kinds())})")
     if session.get(Agency, agency) is None:
         raise FileError(f"unknown agency '{agency}'")
+    system = source_systems.normalise(spec.get("system", cid))
+    try:  # the connector's system is its agency's from now on
+        source_systems.claim(session, system, agency)
+    except Problem as problem:
+        raise FileError(problem.detail) from None
     conn = session.get(Connector, cid)
     if conn is None:
         conn = Connector(id=cid, agency_code=agency, kind=kind, outbound_seq=0,
@@ -44,7 +51,7 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
     elif conn.agency_code != agency:
         raise FileError(f"connector '{cid}' belongs to agency '{conn.agency_code}'")
     conn.kind, conn.name = kind, spec.get("name", cid)
-    conn.system = spec.get("system", cid)
+    conn.system = system
     conn.config = spec.get("config", {})
     conn.interval_seconds = int(spec.get("interval_seconds", 60))
     conn.lookback_seconds = int(spec.get("lookback_seconds", 300))

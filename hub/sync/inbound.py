@@ -13,7 +13,7 @@ from hub.errors import Problem, flatten_errors
 from hub.models import HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef, utcnow
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
-from hub.services import events, lifecycle, sla
+from hub.services import events, lifecycle, sla, source_systems
 from hub.services import reports as report_service
 from hub.services.reports import Actor
 from hub.services.responses import add_response
@@ -205,7 +205,7 @@ class RecordApplier:
         if not fresh:
             return {}
         from hub.services import ingest
-        report_service.claim_source_system(self.session, self.conn.system, self.principal)
+        source_systems.claim_for_connector(self.session, self.conn)
         report_service.lock_source_system(self.session, self.conn.system)
         built, at = [], []
         try:

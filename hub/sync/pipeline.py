@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from hub.extensions import db
-from hub.services import events, ingest
+from hub.services import events, ingest, source_systems
 from hub.services import reports as report_service
 
 
@@ -80,8 +80,7 @@ class PageWriter:
         session, conn = self._session, self.applier.conn
         try:
             if prepared.built:
-                report_service.claim_source_system(session, conn.system,
-                                                   self.applier.principal)
+                source_systems.claim_for_connector(session, conn)
                 report_service.lock_source_system(session, conn.system)
                 ingest.insert_built(session, prepared.built)
                 events.add_pending(session, prepared.timeline)

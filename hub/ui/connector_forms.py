@@ -17,7 +17,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from hub.extensions import db
 from hub.models import Agency, Connector
-from hub.services import access
+from hub.services import access, source_systems
 from hub.sync import registry
 from hub.sync.secrets import seal, unseal
 from hub.ui import bp, i18n
@@ -242,12 +242,14 @@ def _edit(kind: str, conn):
             errors["id"] = i18n.t("form.err_id")
         elif db.session.get(Connector, common["id"]) is not None:
             errors["id"] = i18n.t("form.err_taken")
-        common["system"] = common["system"] or common["id"]
+        common["system"] = source_systems.normalise(common["system"] or common["id"])
         if not _ID.match(common["system"]):
             errors["system"] = i18n.t("form.err_id")
         elif db.session.execute(sa.select(Connector.id).where(
-                Connector.system == common["system"])).first():
-            errors["system"] = i18n.t("form.err_taken")
+                Connector.system == common["system"])).first() or \
+                source_systems.owner(db.session, common["system"]) not in (
+                    None, common["agency"]):
+            errors["system"] = i18n.t("form.err_taken")  # another agency's name
         if not common["agency"] or not access.in_scope(g.principal, common["agency"]) or \
                 db.session.get(Agency, common["agency"]) is None:
             errors["agency"] = i18n.t("form.err_agency")
@@ -278,6 +280,7 @@ def _edit(kind: str, conn):
     conn.interval_seconds = int(common["interval_seconds"])
     conn.lookback_seconds = int(common["lookback_seconds"])
     conn.secrets = seal(secrets) if secrets else None
+    source_systems.claim_for_connector(db.session, conn)  # the system is its agency's
     db.session.commit()
     flash(i18n.t("form.saved"), "ok")
     return redirect(url_for("ui.connector", connector_id=conn.id))

@@ -29,6 +29,7 @@ from hub.models import (
     User,
     utcnow,
 )
+from hub.ratelimit import limited
 from hub.services import access
 from hub.sync.mapping import local_key
 from hub.ui import LOCKOUT, MAX_FAILED_LOGINS, bp, i18n, suggest
@@ -80,6 +81,7 @@ def _safe_next(target):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login")
 def login():
     error = None
     if request.method == "POST":
@@ -300,20 +302,20 @@ def _save_and_replay(conn, new_tables: dict, merge: bool = True) -> int:
     """Validate and save mapping tables (merged into the existing ones, or replacing
     whole tables for a file import), then replay held records; returns how many
     arrived. Raises ValueError (a translated message) when something is refused."""
-    from hub.api.connectors import _check_targets
     from hub.errors import Problem
+    from hub.services import mapping_rules
     from hub.sync import files
     from hub.sync.runner import replay_held
-    covered = access.scope(g.principal)
-    if covered is not None:
-        outside = [v for v in (new_tables.get("unit") or {}).values() if v not in covered]
-        if outside:
-            raise ValueError(i18n.t("mappings.err_scope"))
+    try:
+        mapping_rules.check_targets(db.session, g.principal, new_tables)
+    except Problem as problem:
+        outside = problem.slug == mapping_rules.OUT_OF_SCOPE
+        raise ValueError(i18n.t("mappings.err_scope" if outside
+                                else "mappings.err_target")) from None
     existing = _tables(conn.id)
     merged = {f: {**(existing.get(f, {}) if merge else {}), **table}
               for f, table in new_tables.items()}
     try:
-        _check_targets(merged)
         files.replace_mappings(db.session, conn.id, merged, g.principal.client_id)
     except (Problem, files.FileError):
         db.session.rollback()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from tests.faults.conftest import events_counter_held, lock_waiter_pids
-from tests.helpers import free_port, report_payload
+from tests.helpers import claim_systems, free_port, report_payload
 
 pytestmark = pytest.mark.timeout(180)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,7 +96,8 @@ def servers(app, tmp_path):
         server.kill()
 
 
-def _batch(n: int) -> dict:
+def _batch(app, n: int) -> dict:
+    claim_systems(app, "kab-sleman", [SYSTEM])  # a hub admin's claim, made beforehand
     return {"operations": [{"op": "upsert_report", "system": SYSTEM, "external_id": f"K-{i}",
                             "report": report_payload(title=f"Laporan batch nomor {i}")}
                            for i in range(n)]}
@@ -146,7 +147,7 @@ def _retry_until_done(app, server, sleman, body, key, n):
 def test_kill_before_commit_then_retry_stores_each_report_once(app, db_url, servers, sleman,
                                                                key):
     n = 200
-    body = _batch(n)
+    body = _batch(app, n)
     server = servers()
     with events_counter_held(db_url):
         thread, box = _in_thread(lambda: _post(server.url, sleman.token, body, key))
@@ -168,7 +169,7 @@ def test_kill_at_random_moments_then_retry_stores_each_report_once(app, servers,
     """No lock: kills land wherever the request is (parsing, writing, committing, or after
     the commit while the answer is on its way) and the retry still converges."""
     n = 300
-    body = _batch(n)
+    body = _batch(app, n)
     server = servers()
     outcomes = set()
     for delay in (0.05, 0.5, 1.5):
