@@ -36,6 +36,7 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
                         f"{', '.join(registry.kinds())})")
     if session.get(Agency, agency) is None:
         raise FileError(f"unknown agency '{agency}'")
+    vet_destination(kind, agency, spec.get("config", {}))
     conn = session.get(Connector, cid)
     if conn is None:
         conn = Connector(id=cid, agency_code=agency, kind=kind, outbound_seq=0,
@@ -57,6 +58,17 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
     session.flush()
     replace_mappings(session, conn.id, doc.get("mappings") or {}, who)
     return conn
+
+
+def vet_destination(kind: str, agency: str, config) -> None:
+    """Refuse, before anything is written, a configuration reaching what the operator does
+    not allow (hub.sync.destinations): a file is tenant input like any form."""
+    from connectors.base import ConnectorError
+    from hub.sync.destinations import prepare
+    try:
+        prepare(kind, agency, config, resolve=True)
+    except ConnectorError as exc:
+        raise FileError(f"connector.config: {exc}") from None
 
 
 def replace_mappings(session, connector_id: str, tables: dict, who: str) -> None:

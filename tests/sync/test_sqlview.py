@@ -74,8 +74,10 @@ def add_response(url, ident, report, at, *, dihapus=0):
 
 
 def connect(app, url, **config):
+    """The example connector file, reading `url` as the operator's source 'jss'."""
+    app.config["HUB_SQL_SOURCES"] = {"jss": {"url": url, "agencies": ["kota-yogyakarta"]}}
     doc = copy.deepcopy(files.load_file(JSS_FILE))
-    doc["connector"]["config"]["url"] = url
+    assert doc["connector"]["config"]["source"] == "jss"
     doc["connector"]["config"]["page_size"] = 3  # pages end inside a run of equal times
     doc["connector"]["lookback_seconds"] = 0    # the keyset alone must not skip anything
     for key, value in config.items():
