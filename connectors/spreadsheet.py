@@ -31,6 +31,7 @@ import os
 import re
 import time as clock
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -144,19 +145,72 @@ class Inbox:
             return fh.read(limits.max_bytes + 1)
 
 
-def _zip_within(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse an .xlsx whose content unzips beyond the limit. The sizes are those the
-    archive declares; zipfile stops reading a member at its declared size (a lie there
-    ends in a CRC error), so they bound the real work."""
+EXCEL_MAX_COLUMNS = 16384   # Excel's own limit: a row with more cells is not a sheet
+SCAN_CHUNK = 64 * 1024
+
+
+def _zip_within(data: bytes, name: str, limits: Limits, budget: "_Budget") -> None:
+    """Refuse an .xlsx that would cost more than a recap before openpyxl builds anything
+    from it: content unzipping beyond the limit, a worksheet with too many rows or a row
+    with more cells than Excel allows, more shared strings than such rows could use.
+
+    The sizes are those the archive declares; zipfile stops reading a member at its
+    declared size (a lie there ends in a CRC error), so they bound the real work. The
+    XML is scanned with expat, which keeps nothing, so the scan itself stays small."""
+    import xml.parsers.expat
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            total = sum(info.file_size for info in archive.infolist())
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         return  # not a zip: openpyxl says so in its own words
-    if total > limits.max_uncompressed_bytes:
-        raise _over(f"{name} unpacks to more than "
-                    f"{limits.max_uncompressed_bytes // 1048576} MB, far more than a recap; "
-                    "it was not read (save the recap again from Excel, or split it)")
+    with archive:
+        members = archive.infolist()
+        if sum(info.file_size for info in members) > limits.max_uncompressed_bytes:
+            raise _over(f"{name} unpacks to more than "
+                        f"{limits.max_uncompressed_bytes // 1048576} MB, far more than a "
+                        "recap; it was not read (save the recap again from Excel, or "
+                        "split it)")
+        for info in members:
+            member = info.filename
+            if not (member.startswith("xl/worksheets/") or
+                    member == "xl/sharedStrings.xml") or not member.endswith(".xml"):
+                continue
+            counts = {"row": 0, "c": 0, "si": 0, "seen": 0}
+
+            def start(tag, _attrs, counts=counts):
+                local = tag.rpartition(":")[2]
+                counts["seen"] += 1
+                if local == "row":
+                    counts["row"] += 1
+                    counts["c"] = 0
+                    if counts["row"] > limits.max_rows:
+                        raise _over(f"{name} has more than {limits.max_rows} rows; split "
+                                    "the recap into smaller files")
+                elif local == "c":
+                    counts["c"] += 1
+                    if counts["c"] > EXCEL_MAX_COLUMNS:
+                        raise _over(f"{name} has a row of more than {EXCEL_MAX_COLUMNS} "
+                                    "cells, which no Excel sheet has; it was not read")
+                elif local == "si":
+                    counts["si"] += 1
+                    if counts["si"] > limits.max_rows * limits.max_columns:
+                        raise _over(f"{name} holds more texts than a recap of "
+                                    f"{limits.max_rows} rows could; it was not read")
+
+            parser = xml.parsers.expat.ParserCreate()
+            parser.StartElementHandler = start
+            try:
+                with archive.open(info) as stream:
+                    while True:
+                        started = clock.perf_counter()
+                        chunk = stream.read(SCAN_CHUNK)
+                        parser.Parse(chunk, not chunk)
+                        budget.tick(started)
+                        if not chunk:
+                            break
+            except (zipfile.BadZipFile, xml.parsers.expat.ExpatError, EOFError,
+                    zlib.error):
+                raise _over(f"{name} is damaged (its content does not match its own "
+                            "index); save it again from Excel") from None
 
 
 class _Budget:
@@ -326,7 +380,7 @@ class SpreadsheetConnector(ReadOnly):
         budget = _Budget(path.name, self.limits)
         if path.suffix.lower() == ".xlsx":
             import openpyxl
-            _zip_within(data, path.name, self.limits)
+            _zip_within(data, path.name, self.limits, budget)
             try:
                 book = openpyxl.load_workbook(io.BytesIO(data), read_only=True,
                                               data_only=True)  # formulas: their values
