@@ -157,6 +157,20 @@ def test_sql_source_of_another_agency_or_unknown_is_refused(app):
         assert run(app, cid)["status"] == "failed"
 
 
+def test_cli_import_refuses_a_sql_connector_on_the_hub_database(app, runner, tmp_path):
+    path = tmp_path / "rogue.yaml"
+    path.write_text(files.dump_yaml(sql_doc(url=hub_url(app), source=None)))
+    result = runner.invoke(args=["hub", "connector", "import", str(path)])
+    assert result.exit_code != 0 and "not a database URL" in result.output
+    with config(app, HUB_SQL_SOURCES={"jss": {"url": hub_url(app),
+                                              "agencies": ["kota-yogyakarta"]}}):
+        path.write_text(files.dump_yaml(sql_doc()))
+        result = runner.invoke(args=["hub", "connector", "import", str(path)])
+    assert result.exit_code != 0 and "the hub's own database" in result.output
+    with app.app_context():
+        assert db.session.get(Connector, "jogja-smart-service") is None
+
+
 def test_sqlite_hub_file_is_the_hub_database(app, tmp_path):
     from hub.sync.destinations import is_hub_database
     hub_file = tmp_path / "hub.sqlite3"
@@ -411,3 +425,56 @@ def test_metadata_and_special_addresses_are_refused_unless_opened():
     assert egress.vet("http://8.8.8.8/", policy) == ["8.8.8.8"]
     opened = egress.Policy(networks=(ipaddress.ip_network("10.0.0.0/8"),))
     assert egress.vet("http://10.1.2.3/", opened) == ["10.1.2.3"]
+
+
+def _tls_files(tmp_path, hostname):
+    """A CA and a certificate for `hostname` only (no IP address in it)."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    now = datetime.now(timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
+        ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(1)
+          .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(pem) + key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return tmp_path / "ca.pem", tmp_path / "leaf.pem"
+
+
+def test_pinned_https_keeps_sni_and_certificate_checks_for_the_name(tmp_path):
+    import ssl
+    ca, leaf = _tls_files(tmp_path, "aduan.rebind.test")
+    policy = egress.Policy(networks=(ipaddress.ip_network("127.0.0.1/32"),))
+    names = []
+    with local_server() as server:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(leaf)
+        context.sni_callback = lambda sock, name, ctx: names.append(name)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        port = server.server_address[1]
+        url = f"https://aduan.rebind.test:{port}/data"
+        with rebinding_dns("aduan.rebind.test", "127.0.0.1", "127.0.0.2"):
+            resp = egress.session(policy).get(url, timeout=5, verify=str(ca))
+        assert resp.status_code == 200 and names == ["aduan.rebind.test"]
+        assert server.seen[-1]["host"] == f"aduan.rebind.test:{port}"
+        # The certificate is still checked: it does not name the bare address.
+        with pytest.raises(requests.exceptions.SSLError):
+            egress.session(policy).get(f"https://127.0.0.1:{port}/data", timeout=5,
+                                       verify=str(ca))
