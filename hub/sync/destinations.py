@@ -35,7 +35,7 @@ def _refuse(message: str) -> ConnectorError:
     return ConnectorError(message, retryable=False)
 
 
-def _setting(name: str):
+def setting(name: str):
     value = current_app.config.get(name) if has_app_context() else None
     return os.environ.get(name) if value is None else value
 
@@ -45,8 +45,9 @@ def _setting(name: str):
 def _urls(kind: str, config: dict) -> list[tuple[str, str]]:
     urls = [("base_url", config.get("base_url"))]
     auth = config.get("auth") if isinstance(config.get("auth"), dict) else {}
-    if auth.get("token_url"):
-        urls.append(("auth.token_url", auth["token_url"]))
+    token_url = auth.get("token_url")
+    if isinstance(token_url, str) and token_url.startswith("http"):  # else a path
+        urls.append(("auth.token_url", token_url))
     return urls
 
 
@@ -72,7 +73,7 @@ def _http(kind: str, config: dict, secrets: dict, resolve: bool):
 def sql_sources() -> dict:
     """{name: {url, agencies, password_env?, timeout_seconds?}} from HUB_SQL_SOURCES (a
     JSON object, or a dict in the app config)."""
-    raw = _setting(SQL_SOURCES) or {}
+    raw = setting(SQL_SOURCES) or {}
     if isinstance(raw, str):
         try:
             raw = json.loads(raw) if raw.strip() else {}
@@ -118,20 +119,39 @@ def _database(url) -> tuple:
     return family, host, port, name
 
 
+def _hub_url():
+    hub_uri = current_app.config["SQLALCHEMY_DATABASE_URI"] if has_app_context() else \
+        os.environ.get("HUB_DATABASE_URL")
+    return sa.make_url(hub_uri) if hub_uri else None
+
+
+def _same_server(mine: tuple, theirs: tuple) -> bool:
+    return mine[0] == theirs[0] and mine[2] == theirs[2] and \
+        bool(_addresses(mine[1]) & _addresses(theirs[1]))
+
+
 def is_hub_database(url) -> bool:
     """Does `url` lead to the hub's own database (same server and database name, or the
     same SQLite file)?"""
-    hub_uri = current_app.config["SQLALCHEMY_DATABASE_URI"] if has_app_context() else \
-        os.environ.get("HUB_DATABASE_URL")
-    if not hub_uri:
+    hub = _hub_url()
+    if hub is None:
         return False
-    mine, theirs = _database(sa.make_url(hub_uri)), _database(url)
+    mine, theirs = _database(hub), _database(url)
     if mine[0] != theirs[0]:
         return False
     if mine[0] == "sqlite":
         return mine[3] == theirs[3]
-    return mine[2] == theirs[2] and mine[3] == theirs[3] and \
-        bool(_addresses(mine[1]) & _addresses(theirs[1]))
+    return mine[3] == theirs[3] and _same_server(mine, theirs)
+
+
+def uses_hub_credentials(url) -> bool:
+    """Does `url` log in as the hub's own database user on the hub's server (whatever
+    the database): the source must use the reader role the operator made for it."""
+    hub = _hub_url()
+    if hub is None or hub.get_backend_name() == "sqlite":
+        return False
+    return (url.username or None) == (hub.username or None) and \
+        _same_server(_database(hub), _database(url))
 
 
 def _sql(agency: str, config: dict):
@@ -157,6 +177,9 @@ def _sql(agency: str, config: dict):
     if is_hub_database(url):
         raise _refuse(f"database source '{name}' is the hub's own database, which a "
                       "connector can never read; ask the operator")
+    if not url.username or uses_hub_credentials(url):
+        raise _refuse(f"database source '{name}' must log in as its own read-only user, "
+                      "not the hub's; ask the operator")
     secrets = {}
     if source.get("password_env"):
         secrets["password"] = os.environ.get(source["password_env"], "")
@@ -170,9 +193,9 @@ def _sql(agency: str, config: dict):
 # --- spreadsheets -------------------------------------------------------------------------
 
 def inbox_root() -> Path:
-    root = _setting(INBOX_ROOT)
+    root = setting(INBOX_ROOT)
     if not root:
-        var = _setting("HUB_VAR_DIR") or "var"
+        var = setting("HUB_VAR_DIR") or "var"
         root = Path(var) / "inbox"
     return Path(root)
 
@@ -186,13 +209,17 @@ def agency_inbox(agency: str) -> Path:
 def _spreadsheet(agency: str, config: dict, secrets: dict):
     from connectors.spreadsheet import Inbox, Limits
     inbox = Inbox(agency_inbox(agency))
+    try:
+        inbox.root.mkdir(parents=True, exist_ok=True)  # where officers' uploads land
+    except OSError:
+        pass  # a read-only deployment: the run says the folder is missing
     for key in ("path", "inbox_dir"):
         if config.get(key) is not None:
             try:
                 inbox.relative(config[key])
             except ValueError as exc:
                 raise _refuse(f"`{key}`: {exc}") from None
-    return config, secrets, {"inbox": inbox, "limits": Limits.from_settings(_setting)}
+    return config, secrets, {"inbox": inbox, "limits": Limits.from_settings(setting)}
 
 
 # --- the one entry point ------------------------------------------------------------------

@@ -48,7 +48,7 @@ def upload_recap(connector_id):
     if not name or not name.lower().endswith(ACCEPTED) or name.startswith(("~$", ".")):
         flash(i18n.t("recap.bad_name"), "error")
         return back
-    limit = Limits.from_settings(destinations._setting).max_bytes
+    limit = Limits.from_settings(destinations.setting).max_bytes
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         flash(i18n.t("recap.too_large", mb=limit // 1048576), "error")
