@@ -64,7 +64,7 @@ def _migrated_app(database_url, tmp_path_factory):
         # The simulators the tests talk to listen on 127.0.0.1: the operator's allow-list
         # opens that range to connectors, as a deployment would open its local systems'.
         "HUB_CONNECTOR_ALLOW_NETWORKS": "127.0.0.0/8",
-        "HUB_INBOX_ROOT": str(tmp_path_factory.mktemp("inbox")),
+        "HUB_INBOX_ROOT": str(tmp_path_factory.getbasetemp() / "recap-inbox"),
     })
     with app.app_context():
         from flask_migrate import upgrade
