@@ -11,6 +11,10 @@ def request(http, method: str, url: str, path: str, *, system: str, timeout: flo
     """One call, never following redirects; a transport failure is retryable."""
     try:
         return http.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.exceptions.InvalidURL as exc:
+        # Also the hub's refusal of a destination its operator does not allow (its words
+        # name only what the tenant typed): retrying cannot help, a person must act.
+        raise ConnectorError(f"{method} {path}: {exc}", retryable=False) from None
     except requests.Timeout:
         raise ConnectorError(f"{method} {path}: {system} did not answer within "
                              f"{timeout:g} s") from None

@@ -315,7 +315,7 @@ class Open311Connector(Directed):
             if attempt + 1 < attempts:
                 time.sleep(wait)
         # Retryable: the next run finds the request by its hub id once the server made it.
-        raise ConnectorError(f"POST requests.json: token {token} has no "
+        raise ConnectorError(f"POST requests.json: token {str(token)[:40]} has no "
                              f"service_request_id after {attempts} lookups")
 
     def write_response(self, report_external_id: str, response: dict) -> str:

@@ -5,7 +5,12 @@ Many units never had an app: they keep a recap with the columns
 re-types it into LAPOR!. This connector reads those files instead (see
 mappings/kab-bantul/rekap-bulanan.yaml):
 
-  source     `path` (one file) and/or `inbox_dir` (every .csv/.xlsx dropped there)
+  source     `path` (one file) and/or `inbox_dir` (every .csv/.xlsx dropped there); run
+             by the hub, both are relative to the agency's inbox folder and nothing
+             outside it is read (`Inbox`)
+  limits     a recap is untrusted input: file size, uncompressed size of an .xlsx, rows,
+             columns and parsing time are bounded (`Limits`); past one the read fails
+             with a message saying which, never a worker swollen or stuck
   reports    one per row; `columns` are field specs as in the REST connector, but the
              paths are column headings (matched ignoring case and spacing)
   responses  a row's "Tanggapan" (`response_columns`) becomes a response with the id
@@ -20,10 +25,16 @@ them, never creates duplicates. The hub never writes back into a recap.
 import csv
 import hashlib
 import io
+import itertools
 import json
+import os
 import re
+import time as clock
+import zipfile
+import zlib
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from connectors import fieldmap
 from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
@@ -32,8 +43,10 @@ CONFIG_SCHEMA = {
     "type": "object",
     "required": ["timezone", "columns"],
     "properties": {
-        "path": {"type": "string", "title": "One recap file (.csv or .xlsx)"},
-        "inbox_dir": {"type": "string", "title": "Folder of uploaded recaps (all are read)"},
+        "path": {"type": "string", "title": "One recap file (.csv or .xlsx), in the "
+                 "agency's inbox"},
+        "inbox_dir": {"type": "string", "title": "Folder of uploaded recaps in the agency's "
+                      "inbox (all are read; '.' is the inbox itself)"},
         "sheet": {"type": "string", "title": "Worksheet name (default: the first)"},
         "timezone": {"type": "string", "title": "Time zone of the dates in the recap",
                      "default": "Asia/Jakarta"},
@@ -62,6 +75,184 @@ BLANKS = {"", "-", "–", "—"}          # recaps mark "nothing" with a dash
 HEADER_SCAN_ROWS = 30                  # a title block often sits above the heading row
 READABLE = (".csv", ".xlsx")
 HIDDEN = "[hidden]"                    # reporter cells never reach sync_record_errors
+
+
+def _over(message: str) -> ConnectorError:
+    return ConnectorError(message, retryable=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one recap may cost to read. A monthly recap is a few thousand rows of
+    eight columns; these leave ample room and stop what is not a recap."""
+    max_bytes: int = 20 * 1024 * 1024          # the file as uploaded
+    max_uncompressed_bytes: int = 64 * 1024 * 1024  # an .xlsx's content, unzipped
+    max_rows: int = 100_000
+    max_columns: int = 200
+    max_seconds: float = 60.0                  # parsing time per file
+
+    SETTINGS = {"max_bytes": "HUB_SPREADSHEET_MAX_BYTES",
+                "max_uncompressed_bytes": "HUB_SPREADSHEET_MAX_UNCOMPRESSED_BYTES",
+                "max_rows": "HUB_SPREADSHEET_MAX_ROWS",
+                "max_columns": "HUB_SPREADSHEET_MAX_COLUMNS",
+                "max_seconds": "HUB_SPREADSHEET_MAX_SECONDS"}
+
+    @classmethod
+    def from_settings(cls, get) -> "Limits":
+        """`get(name)` gives a setting or None (the hub passes its config lookup)."""
+        values = {}
+        for attr, name in cls.SETTINGS.items():
+            raw = get(name)
+            if raw not in (None, ""):
+                values[attr] = type(getattr(cls, attr))(raw)
+        return cls(**values)
+
+
+class Inbox:
+    """The one folder a recap may come from (`<HUB_INBOX_ROOT>/<agency code>`): paths in
+    the config are relative to it, and a file whose real location is outside it (an
+    absolute path, "..", a symbolic link leading out) is refused."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def relative(self, value) -> Path:
+        text = str(value or "").strip()
+        posix = PurePosixPath(text.replace("\\", "/"))
+        if not text or posix.is_absolute() or PureWindowsPath(text).drive or \
+                ".." in posix.parts or "\0" in text:
+            raise ValueError(f"'{text}' must be a path inside the agency's inbox (relative, "
+                             "without '..')")
+        return Path(*posix.parts) if posix.parts else Path(".")
+
+    def locate(self, value) -> Path:
+        return self.inside(self.root / self.relative(value), str(value))
+
+    def inside(self, path: Path, shown: str) -> Path:
+        real, root = path.resolve(), self.root.resolve()
+        if real != root and root not in real.parents:
+            raise _over(f"'{shown}' leads outside the agency's inbox; only files in the "
+                        "inbox are read")
+        return real
+
+    def read(self, path: Path, limits: "Limits") -> bytes:
+        """The file's bytes, refusing a symbolic link swapped in since it was checked."""
+        if path.stat().st_size > limits.max_bytes:
+            raise _over(f"{path.name} is larger than {limits.max_bytes // 1048576} MB; "
+                        "split the recap into smaller files")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read(limits.max_bytes + 1)
+
+
+EXCEL_MAX_COLUMNS = 16384   # Excel's own limit: a row with more cells is not a sheet
+SCAN_CHUNK = 64 * 1024
+
+
+def _zip_within(data: bytes, name: str, limits: Limits, budget: "_Budget") -> None:
+    """Refuse an .xlsx that would cost more than a recap before openpyxl builds anything
+    from it: content unzipping beyond the limit, a worksheet with too many rows or a row
+    with more cells than Excel allows, more shared strings than such rows could use.
+
+    The sizes are those the archive declares; zipfile stops reading a member at its
+    declared size (a lie there ends in a CRC error), so they bound the real work. The
+    XML is scanned with expat, which keeps nothing, so the scan itself stays small."""
+    import xml.parsers.expat
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return  # not a zip: openpyxl says so in its own words
+    with archive:
+        members = archive.infolist()
+        if sum(info.file_size for info in members) > limits.max_uncompressed_bytes:
+            raise _over(f"{name} unpacks to more than "
+                        f"{limits.max_uncompressed_bytes // 1048576} MB, far more than a "
+                        "recap; it was not read (save the recap again from Excel, or "
+                        "split it)")
+        for info in members:
+            member = info.filename
+            if not (member.startswith("xl/worksheets/") or
+                    member == "xl/sharedStrings.xml") or not member.endswith(".xml"):
+                continue
+            counts = {"row": 0, "c": 0, "si": 0, "seen": 0}
+
+            def start(tag, _attrs, counts=counts):
+                local = tag.rpartition(":")[2]
+                counts["seen"] += 1
+                if local == "row":
+                    counts["row"] += 1
+                    counts["c"] = 0
+                    if counts["row"] > limits.max_rows:
+                        raise _over(f"{name} has more than {limits.max_rows} rows; split "
+                                    "the recap into smaller files")
+                elif local == "c":
+                    counts["c"] += 1
+                    if counts["c"] > EXCEL_MAX_COLUMNS:
+                        raise _over(f"{name} has a row of more than {EXCEL_MAX_COLUMNS} "
+                                    "cells, which no Excel sheet has; it was not read")
+                elif local == "si":
+                    counts["si"] += 1
+                    if counts["si"] > limits.max_rows * limits.max_columns:
+                        raise _over(f"{name} holds more texts than a recap of "
+                                    f"{limits.max_rows} rows could; it was not read")
+
+            parser = xml.parsers.expat.ParserCreate()
+            parser.StartElementHandler = start
+            try:
+                with archive.open(info) as stream:
+                    while True:
+                        started = clock.perf_counter()
+                        chunk = stream.read(SCAN_CHUNK)
+                        parser.Parse(chunk, not chunk)
+                        budget.tick(started)
+                        if not chunk:
+                            break
+            except (zipfile.BadZipFile, xml.parsers.expat.ExpatError, EOFError,
+                    zlib.error):
+                raise _over(f"{name} is damaged (its content does not match its own "
+                            "index); save it again from Excel") from None
+
+
+class _Budget:
+    """Rows of one file, counted and timed: the time spent producing them (opening and
+    parsing the file, not the engine's work between pages) must stay within the limit.
+    The unzipped-size limit bounds how long any single step can take."""
+
+    def __init__(self, name: str, limits: Limits, spent: float = 0.0):
+        self.rows, self.name, self.limits = iter(()), name, limits
+        self.spent, self.count = spent, 0
+
+    def __iter__(self):
+        return self
+
+    def tick(self, started: float) -> None:
+        self.spent += clock.perf_counter() - started
+        if self.spent > self.limits.max_seconds:
+            raise _over(f"{self.name}: reading it took longer than "
+                        f"{self.limits.max_seconds:g} s; it was stopped (split the recap "
+                        "into smaller files)")
+
+    def __next__(self) -> list:
+        started = clock.perf_counter()
+        try:
+            row = next(self.rows)
+        except (StopIteration, ConnectorError):
+            raise
+        except Exception as exc:  # a damaged archive or sheet XML, found mid-file
+            raise _over(f"{self.name}: cannot read it to the end "
+                        f"({exc.__class__.__name__}); save it again from Excel") from None
+        self.tick(started)
+        self.count += 1
+        if self.count > self.limits.max_rows:
+            raise _over(f"{self.name} has more than {self.limits.max_rows} rows; split "
+                        "the recap into smaller files")
+        row = list(row)
+        while row and row[-1] in (None, ""):
+            row.pop()  # trailing empty cells are formatting, not columns
+        if len(row) > self.limits.max_columns:
+            raise _over(f"{self.name} row {self.count} has more than "
+                        f"{self.limits.max_columns} columns; is it a recap?")
+        return row
 
 
 def _norm(name) -> str:
@@ -113,8 +304,10 @@ class SpreadsheetConnector(ReadOnly):
     kind = "spreadsheet"
     writable = False  # a recap is a report *to* the hub; nothing is ever written back
 
-    def __init__(self, config: dict, secrets: dict | None = None):
+    def __init__(self, config: dict, secrets: dict | None = None, *,
+                 inbox: Inbox | None = None, limits: Limits | None = None):
         self.config = config
+        self.inbox, self.limits = inbox, limits or Limits()
         if not config.get("path") and not config.get("inbox_dir"):
             raise ConnectorError("the spreadsheet connector needs `path` or `inbox_dir`",
                                  retryable=False)
@@ -144,37 +337,67 @@ class SpreadsheetConnector(ReadOnly):
     def _files(self) -> list[Path]:
         found = []
         if self.config.get("path"):
-            path = Path(self.config["path"])
+            path = self._place(self.config["path"])
             if not path.is_file():
-                raise ConnectorError(f"recap file {path} not found (is the share mounted?)")
+                raise ConnectorError(f"recap file {self.config['path']} not found"
+                                     + (" in the agency's inbox" if self.inbox else
+                                        " (is the share mounted?)"))
             found.append(path)
         if self.config.get("inbox_dir"):
-            inbox = Path(self.config["inbox_dir"])
+            inbox = self._place(self.config["inbox_dir"])
             if not inbox.is_dir():
-                raise ConnectorError(f"inbox folder {inbox} not found")
+                raise ConnectorError(f"inbox folder {self.config['inbox_dir']} not found")
             # "~$x.xlsx" is Excel's lock file; dot files are editors' and uploads' temp files.
-            found += [p for p in inbox.iterdir() if p.is_file()
-                      and not p.name.startswith(("~$", "."))]
+            for p in inbox.iterdir():
+                if p.name.startswith(("~$", ".")):
+                    continue
+                if self.inbox is not None:
+                    p = self.inbox.inside(p, p.name)  # a link leading out is refused
+                if p.is_file():
+                    found.append(p)
         # Oldest first: a later recap's copy of a row is newer and must be applied last.
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
-    def _table(self, path: Path, data: bytes) -> list[list]:
+    def _place(self, value) -> Path:
+        if self.inbox is None:  # used outside the hub: the path is the caller's business
+            return Path(value)
+        try:
+            return self.inbox.locate(value)
+        except ValueError as exc:
+            raise _over(str(exc)) from None
+
+    def _read_file(self, path: Path) -> bytes:
+        if self.inbox is not None:
+            return self.inbox.read(self.inbox.inside(path, path.name), self.limits)
+        if path.stat().st_size > self.limits.max_bytes:
+            raise _over(f"{path.name} is larger than "
+                        f"{self.limits.max_bytes // 1048576} MB; split the recap")
+        return path.read_bytes()
+
+    def _table(self, path: Path, data: bytes):
+        """The file's rows, streamed within the limits (an iterator of lists)."""
+        started = clock.perf_counter()
+        budget = _Budget(path.name, self.limits)
         if path.suffix.lower() == ".xlsx":
             import openpyxl
+            _zip_within(data, path.name, self.limits, budget)
             try:
                 book = openpyxl.load_workbook(io.BytesIO(data), read_only=True,
                                               data_only=True)  # formulas: their values
             except Exception as exc:
                 raise ValueError("cannot open it as an Excel file "
                                  f"({exc.__class__.__name__})") from None
+            budget.tick(started)
             name = self.config.get("sheet")
             if name and name not in book.sheetnames:
                 raise ValueError(f"it has no worksheet '{name}' (it has "
                                  f"{', '.join(book.sheetnames)})")
             sheet = book[name] if name else book.worksheets[0]
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-            book.close()
-            return rows
+            # The declared dimension is the file's claim, not its content: without it,
+            # rows are not padded to a width (or a height) the file only pretends to have.
+            sheet.reset_dimensions()
+            budget.rows = self._closing(book, sheet.iter_rows(values_only=True))
+            return budget
         for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves CSV as cp1252
             try:
                 text = data.decode(encoding)
@@ -185,11 +408,24 @@ class SpreadsheetConnector(ReadOnly):
         # delimiter is the one that yields the title heading as a cell of its own (the
         # csv.Sniffer guesses wrong on short files full of dates and commas in titles).
         title = _norm(self.columns["title"]["path"])
-        tables = [list(csv.reader(io.StringIO(text), delimiter=d)) for d in ",;\t"]
-        for rows in tables:
-            if any(title in {_norm(c) for c in row} for row in rows[:HEADER_SCAN_ROWS]):
-                return rows
-        return tables[0]
+        csv.field_size_limit(1024 * 1024)
+        delimiter = ","
+        for d in ",;\t":
+            head = [row for _, row in zip(range(HEADER_SCAN_ROWS),
+                                          csv.reader(io.StringIO(text), delimiter=d))]
+            if any(title in {_norm(c) for c in row} for row in head):
+                delimiter = d
+                break
+        budget.tick(started)
+        budget.rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        return budget
+
+    @staticmethod
+    def _closing(book, rows):
+        try:
+            yield from rows
+        finally:
+            book.close()
 
     def _header(self, rows: list[list], specs: dict) -> tuple[int, dict]:
         """(index of the heading row, {column heading: position}). The heading row is the
@@ -277,13 +513,14 @@ class SpreadsheetConnector(ReadOnly):
             if path.suffix.lower() not in READABLE:
                 raise ValueError("only .csv and .xlsx files are read (save it as .xlsx)")
             rows = self._table(path, data)
-            start, positions = self._header(rows, specs)
+            head = [row for _, row in zip(range(HEADER_SCAN_ROWS), rows)]
+            start, positions = self._header(head, specs)
         except ValueError as exc:
             if stream == "reports":  # reported once, not once per stream
                 yield None, ({"file": path.name}, f"{path.name}: {exc}")
             return
-        for index in range(start + 1, len(rows)):
-            cells = {n: _cell(rows[index][i]) if i < len(rows[index]) else None
+        for index, row in enumerate(itertools.chain(head[start + 1:], rows), start + 1):
+            cells = {n: _cell(row[i]) if i < len(row) else None
                      for n, i in positions.items()}
             if all(v is None for v in cells.values()):
                 continue  # blank rows and the empty tail Excel keeps
@@ -313,7 +550,7 @@ class SpreadsheetConnector(ReadOnly):
             state = {"config": self.config_hash, "files": {}}
         done = dict(state.get("files") or {})
         for path in self._files():
-            data = path.read_bytes()
+            data = self._read_file(path)
             digest = hashlib.sha256(data).hexdigest()
             if digest in done:
                 continue  # this exact content was read already (any name, any folder)

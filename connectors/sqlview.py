@@ -5,7 +5,9 @@ an API; their database is the only door. This connector reads it and never write
 mappings/kota-yogyakarta/jogja-smart-service.yaml):
 
   url        postgresql://user@host/db or mysql://user@host/db (MariaDB too); the secret
-             `password` is merged in, so it never sits in the connector file
+             `password` is merged in, so it never sits in the connector file. Run by the
+             hub, the tenant names a `source` instead and the hub fills in the URL and
+             credentials the operator configured for it (hub.sync.destinations)
   streams    per stream a `query` (a view/table name, or one SELECT), its `since_column`
              (last-modified timestamp) and `id_column` (unique), and field specs as in
              the REST connector (paths are column names)
@@ -30,9 +32,10 @@ from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
 
 CONFIG_SCHEMA = {
     "type": "object",
-    "required": ["url", "streams"],
+    "required": ["source", "streams"],
     "properties": {
-        "url": {"type": "string", "title": "Database URL (without the password)"},
+        "source": {"type": "string", "title": "Database source (one the hub's operator "
+                   "configured for your agency)"},
         "timezone": {"type": "string", "title": "Time zone of naive timestamps",
                      "default": None},
         "timeout_seconds": {"type": "number", "default": 30},
@@ -40,7 +43,7 @@ CONFIG_SCHEMA = {
         "streams": {"type": "object", "title": "Per stream: query, since_column, "
                     "id_column, fields"},
     },
-    "secrets": ["password"],
+    "secrets": [],  # the source's credentials are the operator's, never the tenant's
 }
 
 DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
@@ -83,7 +86,7 @@ class SqlViewConnector(ReadOnly):
         if (secrets or {}).get("password"):
             url = url.set(password=secrets["password"])
         self.postgres = backend in ("postgresql", "postgres")
-        timeout = int(float(config.get("timeout_seconds", 30)))
+        timeout = self.timeout = max(1, int(float(config.get("timeout_seconds", 30))))
         if self.postgres:
             # Session-wide read-only and a statement timeout, set at connection start-up
             # (a SET inside a transaction would be undone by its rollback).
@@ -137,13 +140,33 @@ class SqlViewConnector(ReadOnly):
             raise self._error(exc) from None
 
     def _error(self, exc) -> ConnectorError:
-        text = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        """A database failure in words that carry none of the database's own: its
+        messages can quote row values, host names and the server's configuration."""
+        orig = getattr(exc, "orig", exc)
+        code = getattr(orig, "sqlstate", None) or (
+            orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int)
+            else None)
+        text = str(orig).lower()
+        where = f" (error {code})" if code else ""
+        if code == "57014" or code in (3024, 1969) or "statement timeout" in text:
+            return ConnectorError(f"the local database: a query ran longer than "
+                                  f"{self.timeout} s and was stopped{where}")
+        if code in ("28P01", "28000", 1045, 1044) or "authentication" in text or \
+                "access denied" in text:
+            return ConnectorError("the local database refused the source's credentials"
+                                  f"{where}; ask the operator", retryable=False)
+        if code == "25006" or code == 1792 or "read-only" in text or "read only" in text:
+            return ConnectorError("the local database refused a write (the connector's "
+                                  f"session is read-only){where}", retryable=False)
+        if isinstance(exc, (sa.exc.ProgrammingError, sa.exc.DataError)) or \
+                "does not exist" in text or "unknown column" in text:
+            return ConnectorError("the local database rejected a stream's query (a table, "
+                                  "view or column that does not exist, invalid SQL or a "
+                                  f"value of the wrong type){where}; check the streams",
+                                  retryable=False)
         # Bad credentials and bad queries need a person; a server that is down does not.
-        final = isinstance(exc, (sa.exc.ProgrammingError, sa.exc.DataError)) or any(
-            word in text.lower() for word in ("authentication", "access denied",
-                                              "does not exist", "unknown column",
-                                              "read-only", "read only"))
-        return ConnectorError(f"the local database: {text}", retryable=not final)
+        return ConnectorError(f"cannot use the local database{where}; it may be down or "
+                              "unreachable")
 
     # --- reading ------------------------------------------------------------------------
 

@@ -155,6 +155,9 @@ def main():
     parser.add_argument("--simulator-port", type=int, default=5081)
     parser.add_argument("--no-simulator", action="store_true")
     args = parser.parse_args()
+    # The demo's local system is the simulator on the loopback: this deployment's
+    # operator (the demo) opens that range to connectors, which a hub refuses otherwise.
+    os.environ.setdefault("HUB_CONNECTOR_ALLOW_NETWORKS", "127.0.0.0/8")
     # The demo is plain http on the loopback: a Secure-only session cookie would not stick.
     app = create_app({"HUB_UI_COOKIE_SECURE": False})
     creds = prepare(app)

@@ -64,6 +64,10 @@ def _migrated_app(database_url, tmp_path_factory):
         "HUB_RATELIMIT_ENABLED": False,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
         "HUB_ATTACHMENT_DIR": str(tmp_path_factory.mktemp("attachments")),
+        # The simulators the tests talk to listen on 127.0.0.1: the operator's allow-list
+        # opens that range to connectors, as a deployment would open its local systems'.
+        "HUB_CONNECTOR_ALLOW_NETWORKS": "127.0.0.0/8",
+        "HUB_INBOX_ROOT": str(tmp_path_factory.getbasetemp() / "recap-inbox"),
     })
     with app.app_context():
         from flask_migrate import upgrade

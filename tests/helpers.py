@@ -126,6 +126,7 @@ def start_worker(app, queue_name: str, *, burst: bool = True, env: dict | None =
     from tests.conftest import REDIS_URL
     full_env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                     HUB_REDIS_URL=REDIS_URL, HUB_SECRET_KEY=app.config["SECRET_KEY"],
+                    HUB_CONNECTOR_ALLOW_NETWORKS=app.config["HUB_CONNECTOR_ALLOW_NETWORKS"],
                     **(env or {}))
     args = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues",
             queue_name] + (["--burst"] if burst else [])

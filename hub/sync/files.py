@@ -38,6 +38,7 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
                         f"{', '.join(registry.kinds())})")
     if session.get(Agency, agency) is None:
         raise FileError(f"unknown agency '{agency}'")
+    vet_destination(kind, agency, spec.get("config", {}))
     system = source_systems.normalise(spec.get("system", cid))
     try:  # the connector's system is its agency's from now on
         source_systems.claim(session, system, agency)
@@ -64,6 +65,17 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
     session.flush()
     replace_mappings(session, conn.id, doc.get("mappings") or {}, who)
     return conn
+
+
+def vet_destination(kind: str, agency: str, config) -> None:
+    """Refuse, before anything is written, a configuration reaching what the operator does
+    not allow (hub.sync.destinations): a file is tenant input like any form."""
+    from connectors.base import ConnectorError
+    from hub.sync.destinations import prepare
+    try:
+        prepare(kind, agency, config, resolve=True)
+    except ConnectorError as exc:
+        raise FileError(f"connector.config: {exc}") from None
 
 
 def replace_mappings(session, connector_id: str, tables: dict, who: str) -> None:

@@ -28,8 +28,18 @@ def kinds() -> dict:
 
 
 def build(row):
+    return build_from(row.kind, row.agency_code, row.config, unseal(row.secrets))
+
+
+def build_from(kind: str, agency: str, config: dict, secrets: dict | None = None, *,
+               resolve: bool = False):
+    """A connector of `kind` for `agency`, within what the operator allows it to reach
+    (hub.sync.destinations); a ConnectorError says what is refused."""
+    from hub.sync import destinations
     try:
-        cls, _ = kinds()[row.kind]
+        cls, _ = kinds()[kind]
     except KeyError:
-        raise ValueError(f"unknown connector kind '{row.kind}'")
-    return cls(row.config, unseal(row.secrets))
+        raise ValueError(f"unknown connector kind '{kind}'")
+    config, secrets, extra = destinations.prepare(kind, agency, config, secrets,
+                                                  resolve=resolve)
+    return cls(config, secrets, **extra)

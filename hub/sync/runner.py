@@ -112,7 +112,12 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
             skip_all(conn)  # a read-only source (a recap, a SQL view) gets nothing pushed
     except ConnectorError as exc:
         db.session.rollback()
-        error, retryable = str(exc) + (f" — {exc.detail}" if exc.detail else ""), exc.retryable
+        # The run's error is shown to the tenant: never the remote side's own words (a
+        # body from wherever the connector pointed); those go to the operator's log.
+        error, retryable = str(exc), exc.retryable
+        if exc.detail:
+            log.warning("sync run %s of %s: %s — %s", run_id, connector_id, exc,
+                        exc.detail[:500])
     except LeaseLost:
         db.session.rollback()
         error = "another worker took over this connector's lease (this run was too slow)"
@@ -124,7 +129,8 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
             raise
         db.session.rollback()
         log.exception("sync run %s of %s failed", run_id, connector_id)
-        error = f"internal error: {exc.__class__.__name__}: {exc}"
+        error = (f"internal error ({exc.__class__.__name__}); the hub's operator finds "
+                 "the details in the log")
     _finish(connector_id, run_id, counts, error, retryable, owner)
     return run_id
 

@@ -116,7 +116,7 @@ def _forbidden(_e):
 
 
 def init_app(app):
-    from hub.ui import connector_forms, dashboard, users, views, webhooks  # noqa: F401
+    from hub.ui import connector_forms, dashboard, recaps, users, views, webhooks  # noqa: F401
     app.jinja_env.globals["can_edit_connectors"] = connector_forms.can_edit
     app.register_blueprint(bp)
 

@@ -121,9 +121,9 @@ def _url_error(url: str) -> str | None:
         return i18n.t("webhooks.err_url_credentials")
     try:
         ssrf.check_url(url)
-    except ssrf.UnsafeDestination as exc:
-        if "does not resolve" in str(exc):
-            return i18n.t("webhooks.err_url_resolve", host=parts.hostname)
+    except ssrf.UnsafeDestination:
+        # One message whether the name is unknown or points inside: telling them apart
+        # would let a tenant map the internal DNS.
         return i18n.t("webhooks.err_url_private", host=parts.hostname)
     return None
 

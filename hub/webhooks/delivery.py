@@ -51,11 +51,12 @@ class Outcome:
     error: str | None = None
 
 
-def _http() -> requests.Session:
-    # One keep-alive session per sending thread (requests.Session is not thread-safe).
-    if getattr(_local, "session", None) is None:
-        _local.session = requests.Session()
-        _local.session.trust_env = False  # no proxies from the environment
+def _http(allow: list) -> requests.Session:
+    # One keep-alive session per sending thread (requests.Session is not thread-safe),
+    # connecting only to addresses vetted under the allow-list it was made for.
+    key = tuple(allow)
+    if getattr(_local, "session", None) is None or _local.allow != key:
+        _local.session, _local.allow = ssrf.session(allow), key
     return _local.session
 
 
@@ -89,7 +90,7 @@ def send(url: str, message_id: str, body: str, secrets_: list[str], limits: Limi
         # Again now: DNS may have changed since subscribing.
         ssrf.check_url(url, allow=limits.allow)
         timeout = limits.timeout
-        with _http().post(url, data=body.encode(), headers=headers, allow_redirects=False,
+        with _http(limits.allow).post(url, data=body.encode(), headers=headers, allow_redirects=False,
                           timeout=(min(5.0, timeout), timeout), stream=True) as resp:
             outcome.status_code = resp.status_code
             outcome.response_headers = {k: v for k, v in list(resp.headers.items())[:30]}

@@ -56,7 +56,8 @@ def own_redis():
 
 def _worker(app, redis_url):
     env = dict(os.environ, HUB_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               HUB_REDIS_URL=redis_url, HUB_SECRET_KEY=app.config["SECRET_KEY"])
+               HUB_REDIS_URL=redis_url, HUB_SECRET_KEY=app.config["SECRET_KEY"],
+               HUB_CONNECTOR_ALLOW_NETWORKS=app.config["HUB_CONNECTOR_ALLOW_NETWORKS"])
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker", "--queues", "sync",
          "--burst"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)

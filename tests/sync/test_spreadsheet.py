@@ -2,6 +2,7 @@
 import copy
 import csv
 import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -30,17 +31,19 @@ MARCH = [
 
 
 @pytest.fixture
-def inbox(tmp_path):
-    path = tmp_path / "inbox"
-    path.mkdir()
+def inbox(app):
+    """Kab. Bantul's inbox under the test app's HUB_INBOX_ROOT, emptied for each test."""
+    path = Path(app.config["HUB_INBOX_ROOT"]) / "kab-bantul"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
     return path
 
 
 @pytest.fixture
 def recap(app, inbox):
-    """The example connector file, reading the test's inbox folder."""
+    """The example connector file, reading the agency's inbox folder."""
     doc = copy.deepcopy(files.load_file(BANTUL_FILE))
-    doc["connector"]["config"]["inbox_dir"] = str(inbox)
+    assert doc["connector"]["config"]["inbox_dir"] == "."
     with app.app_context():
         conn = files.import_document(db.session, doc)
         db.session.commit()

@@ -37,19 +37,34 @@ def _admin():
     return sa.make_url(ADMIN_URL).set(drivername="postgresql")
 
 
+READER = f"sqlview_reader_{os.getpid()}"  # the operator's SELECT-only role for the source
+
+
 @pytest.fixture
 def local_pg():
-    """A scratch PostgreSQL database standing in for the local app's; dropped after."""
+    """A scratch PostgreSQL database standing in for the local app's, with a role that
+    may only read it (the hub refuses its own credentials); dropped after."""
     name = f"sqlview_src_{os.getpid()}"
     with psycopg.connect(_admin().render_as_string(False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,)).fetchone():
+            conn.execute(f'CREATE ROLE "{READER}" LOGIN')
     url = _admin().set(database=name).render_as_string(False)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(PG_SCHEMA)
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{READER}"')
     yield url
     with psycopg.connect(_admin().render_as_string(False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def reader_url(url: str) -> str:
+    """The source as the operator configures it: the local database, read-only role."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    return parsed.set(username=READER, password=None).render_as_string(False)
 
 
 def pg_exec(url, sql, *params):
@@ -74,8 +89,11 @@ def add_response(url, ident, report, at, *, dihapus=0):
 
 
 def connect(app, url, **config):
+    """The example connector file, reading `url` as the operator's source 'jss'."""
+    app.config["HUB_SQL_SOURCES"] = {"jss": {"url": reader_url(url),
+                                             "agencies": ["kota-yogyakarta"]}}
     doc = copy.deepcopy(files.load_file(JSS_FILE))
-    doc["connector"]["config"]["url"] = url
+    assert doc["connector"]["config"]["source"] == "jss"
     doc["connector"]["config"]["page_size"] = 3  # pages end inside a run of equal times
     doc["connector"]["lookback_seconds"] = 0    # the keyset alone must not skip anything
     for key, value in config.items():
