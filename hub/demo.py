@@ -155,6 +155,9 @@ def main():
     parser.add_argument("--simulator-port", type=int, default=5081)
     parser.add_argument("--no-simulator", action="store_true")
     args = parser.parse_args()
+    # A development hub: with no HUB_SECRET_KEY it makes its own random key, kept in
+    # var/secret-key (hub.keys), instead of refusing to start.
+    os.environ.setdefault("HUB_ENV", "development")
     # The demo is plain http on the loopback: a Secure-only session cookie would not stick.
     app = create_app({"HUB_UI_COOKIE_SECURE": False})
     creds = prepare(app)

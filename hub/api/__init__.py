@@ -35,3 +35,5 @@ def register(api):
     api.register_blueprint(stats.blp, url_prefix="/api/v1")
     from hub.api import webhooks  # subscriptions and the delivery log (issue #5)
     api.register_blueprint(webhooks.blp, url_prefix="/api/v1")
+    from hub.api import clients  # API client administration: list, deactivate, rotate
+    api.register_blueprint(clients.blp, url_prefix="/api/v1")
