@@ -38,6 +38,7 @@ def _client(name, agency, scopes, client_id):
         existing = ApiClient(id=client_id, name=name, agency_code=agency, scopes=scopes)
         db.session.add(existing)
     existing.secret_hash = hash_secret(secret)  # a fresh secret every demo start
+    existing.secret_generation = (existing.secret_generation or 0) + 1  # old tokens end
     db.session.commit()
     return client_id, secret
 
