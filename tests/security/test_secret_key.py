@@ -23,7 +23,15 @@ KEY_1 = "first-key-of-this-hub-" + "a1b2c3d4e5f6g7h8" * 2
 KEY_2 = "second-key-of-this-hub-" + "z9y8x7w6v5u4t3s2" * 2
 
 
+@pytest.fixture(autouse=True)
+def _no_key_in_the_environment(monkeypatch):
+    for name in ("HUB_SECRET_KEY", "HUB_SECRET_KEY_PREVIOUS", "HUB_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _app(app, tmp_path, **config):
+    """A hub on the test database configured as an operator would (what is not in
+    `config` comes from the environment, which names no key)."""
     return create_app({"TESTING": True, "HUB_REDIS_URL": None,
                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                        "HUB_VAR_DIR": str(tmp_path / "var"),
@@ -39,22 +47,21 @@ def test_no_start_outside_development_without_a_strong_key(app, tmp_path, key):
 def test_production_is_the_default_and_the_message_says_what_to_set(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_VAR_DIR"] = str(tmp_path / "var")
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hub", "client",
-                          "list"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "hub", "init-db"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "HUB_SECRET_KEY is not set" in out.stderr and "HUB_ENV=development" in out.stderr
     assert not (tmp_path / "var" / "secret-key").exists()
 
 
 def test_development_makes_its_own_random_key_and_keeps_it(app, tmp_path):
-    first = _app(app, tmp_path, SECRET_KEY=None, HUB_ENV="development")
-    again = _app(app, tmp_path, SECRET_KEY=None, HUB_ENV="development")
+    first = _app(app, tmp_path, HUB_ENV="development")
+    again = _app(app, tmp_path, HUB_ENV="development")
     key = first.config["SECRET_KEY"]
     assert key == again.config["SECRET_KEY"] and len(key) >= 32 and key != OLD_DEFAULT
     assert (tmp_path / "var" / "secret-key").read_text().strip() == key
     assert (tmp_path / "var" / "secret-key").stat().st_mode & 0o077 == 0
-    other = _app(app, tmp_path / "elsewhere", SECRET_KEY=None, HUB_ENV="development")
+    other = _app(app, tmp_path / "elsewhere", HUB_ENV="development")
     assert other.config["SECRET_KEY"] != key
     for a in (first, again, other):
         with a.app_context():
@@ -64,7 +71,7 @@ def test_development_makes_its_own_random_key_and_keeps_it(app, tmp_path):
 def test_a_token_forged_with_the_old_default_key_is_refused(app, tmp_path):
     """Started as a newcomer would (development, no key), the hub does not accept the
     national-admin token anyone could sign with the key once published in the code."""
-    dev = _app(app, tmp_path, SECRET_KEY=None, HUB_ENV="development")
+    dev = _app(app, tmp_path, HUB_ENV="development")
     with dev.app_context():
         db.session.add(ApiClient(id="demo-national", name="n", agency_code="*",
                                  scopes="admin", secret_hash=hash_secret("s")))
@@ -92,7 +99,7 @@ def test_a_token_forged_with_the_old_default_key_is_refused(app, tmp_path):
 
 
 def test_a_ui_cookie_forged_with_the_old_default_key_is_refused(app, tmp_path, make_user):
-    dev = _app(app, tmp_path, SECRET_KEY=None, HUB_ENV="development",
+    dev = _app(app, tmp_path, HUB_ENV="development",
                HUB_UI_COOKIE_SECURE=False)
     uid = make_user("admin@lapor.go.id", role="national_admin")
     forger = Flask("forger")
