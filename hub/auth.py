@@ -80,13 +80,19 @@ def _verified_claims(token: str) -> dict:
     differ between workers: it is derived from the token and the configured keys alone.
     """
     kid = jwt.get_unverified_header(token).get("kid")
-    by_kid = {keys.kid(k): k for k in keys.all_keys(current_app.config)}
+    by_kid = _keys_by_kid(tuple(keys.all_keys(current_app.config)))
     if not isinstance(kid, str) or kid not in by_kid:
         raise jwt.InvalidKeyError("unknown key id")
     claims = _verify(token, by_kid[kid])
     if claims["exp"] <= time.time():
         raise jwt.ExpiredSignatureError("Signature has expired")
     return claims
+
+
+@functools.lru_cache(maxsize=8)
+def _keys_by_kid(all_keys: tuple) -> dict:
+    """The current and previous keys by the key id a token names."""
+    return {keys.kid(k): k for k in all_keys}
 
 
 # What each claim must be; anything else (a string "exp", a list "sub") is an invalid
