@@ -37,6 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(hub_config.from_env())
     if config:
         app.config.update(config)
+    from hub import keys
+    keys.settle(app.config)  # refuses to start without a strong key outside development
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         from pathlib import Path
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(

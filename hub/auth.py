@@ -8,6 +8,7 @@ from datetime import timedelta
 import jwt
 from flask import current_app, g, request
 
+from hub import client_state, keys
 from hub.errors import Problem
 from hub.models import NATIONAL, utcnow
 
@@ -40,9 +41,10 @@ def issue_token(client) -> tuple[str, int]:
     claims = {
         "iss": ISSUER, "aud": AUDIENCE, "sub": client.id, "agency": client.agency_code,
         "scope": client.scopes, "iat": now, "exp": now + timedelta(seconds=ttl),
-        "jti": uuid.uuid4().hex,
+        "jti": uuid.uuid4().hex, "gen": client.secret_generation or 1,
     }
-    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256"), ttl
+    key = current_app.config["SECRET_KEY"]
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": keys.kid(key)}), ttl
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -57,36 +59,57 @@ def principal_from_request() -> Principal:
         raise _unauthorized("Send 'Authorization: Bearer <token>'; get a token from "
                             "POST /api/v1/auth/token.")
     try:
-        claims = _verified_claims(token.strip(), current_app.config["SECRET_KEY"])
+        claims = _verified_claims(token.strip())
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The token has expired; request a new one.")
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise _unauthorized("The token is invalid.")
-    agency, scope = claims.get("agency"), claims.get("scope")
-    if not isinstance(agency, str) or not isinstance(scope, str):
-        raise _unauthorized("The token is invalid.")
-    return Principal(claims["sub"], agency, frozenset(scope.split()))
+    if not client_state.still_valid(claims["sub"], claims["gen"]):
+        raise _unauthorized("The token's client was deactivated, deleted or given a new "
+                            "secret; request a new token with the current credentials.")
+    return Principal(claims["sub"], claims["agency"], frozenset(claims["scope"].split()))
 
 
-def _verified_claims(token: str, key: str) -> dict:
+def _verified_claims(token: str) -> dict:
     """The token's claims once its signature and claims check out.
 
     A client sends the same token for up to its lifetime, and verifying it was a tenth of
     a read by key. The answer for a (token, key) pair never changes, except that the token
-    expires, so a verified token is remembered and only its expiry checked again. Nothing
-    here can differ between workers: it is derived from the token alone.
+    expires, so a verified token is remembered and only its expiry checked again (whether
+    its client still holds is checked on every request, by the caller). Nothing here can
+    differ between workers: it is derived from the token and the configured keys alone.
     """
-    claims = _verify(token, key)
+    kid = jwt.get_unverified_header(token).get("kid")
+    by_kid = _keys_by_kid(tuple(keys.all_keys(current_app.config)))
+    if not isinstance(kid, str) or kid not in by_kid:
+        raise jwt.InvalidKeyError("unknown key id")
+    claims = _verify(token, by_kid[kid])
     if claims["exp"] <= time.time():
         raise jwt.ExpiredSignatureError("Signature has expired")
     return claims
 
 
+@functools.lru_cache(maxsize=8)
+def _keys_by_kid(all_keys: tuple) -> dict:
+    """The current and previous keys by the key id a token names."""
+    return {keys.kid(k): k for k in all_keys}
+
+
+# What each claim must be; anything else (a string "exp", a list "sub") is an invalid
+# token, not an error deep in a view.
+_CLAIM_TYPES = {"exp": (int, float), "iat": (int, float), "sub": str, "jti": str,
+                "agency": str, "scope": str, "gen": int}
+
+
 @functools.lru_cache(maxsize=4096)
 def _verify(token: str, key: str) -> dict:
     # Raising is never cached: a bad token is checked afresh each time.
-    return jwt.decode(token, key, algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
-                      options={"require": ["exp", "iat", "sub", "jti"]})
+    claims = jwt.decode(token, key, algorithms=ALGORITHMS, audience=AUDIENCE,
+                        issuer=ISSUER, options={"require": list(_CLAIM_TYPES)})
+    for name, kind in _CLAIM_TYPES.items():
+        if isinstance(claims[name], bool) or not isinstance(claims[name], kind):
+            raise jwt.InvalidTokenError(f"claim {name} has the wrong type")
+    return claims
 
 
 def current_principal() -> Principal:

@@ -300,12 +300,66 @@ def agency_add(code, name, parent):
     click.echo(f"added {unit.code} ({unit.name}) below {unit.parent_code}")
 
 
+client_cli = AppGroup("client", help="API clients: list, deactivate, new secret.")
+
+
+def _api_client(client_id):
+    from hub.models import ApiClient
+    client = db.session.get(ApiClient, client_id)
+    if client is None:
+        raise click.ClickException(f"no API client '{client_id}' (see `hub client list`)")
+    return client
+
+
+@client_cli.command("list")
+def client_list():
+    """Every API client: id, agency, scopes, active or not, secret generation."""
+    from hub.services import clients
+    for c in clients.listing(db.session):
+        click.echo(f"{c.id}\t{c.agency_code}\t{'active' if c.active else 'inactive'}\t"
+                   f"gen={c.secret_generation}\t{c.scopes}\t{c.name}")
+
+
+@client_cli.command("deactivate")
+@click.argument("client_id")
+def client_deactivate(client_id):
+    """No new token for the client, and its tokens stop working within a second."""
+    from hub.services import clients
+    clients.deactivate(db.session, _api_client(client_id))
+    click.echo(f"client {client_id} deactivated; its tokens are refused")
+
+
+@client_cli.command("rotate")
+@click.argument("client_id")
+def client_rotate(client_id):
+    """A new secret for the client, printed once; the old secret and its tokens stop."""
+    from hub.services import clients
+    secret = clients.rotate_secret(db.session, _api_client(client_id))
+    click.echo(f"client_id={client_id}\nclient_secret={secret}")
+
+
+secret_key_cli = AppGroup("secret-key", help="HUB_SECRET_KEY rotation.")
+
+
+@secret_key_cli.command("reseal")
+def secret_key_reseal():
+    """Re-seal every stored secret (connector credentials, webhook secrets) with the
+    current HUB_SECRET_KEY, after a rotation put the old key in HUB_SECRET_KEY_PREVIOUS.
+    Once done (and old tokens have expired) the previous key can be removed."""
+    from hub.sync.resealing import reseal_all
+    counts = reseal_all(db.session)
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
 def init_app(app):
     hub_cli.add_command(connector_cli)
     hub_cli.add_command(holidays_cli)
     hub_cli.add_command(sla_cli)
     hub_cli.add_command(agency_cli)
     hub_cli.add_command(source_system_cli)
+    hub_cli.add_command(client_cli)
+    hub_cli.add_command(secret_key_cli)
     app.cli.add_command(hub_cli)
 
 

@@ -25,14 +25,22 @@ def _int(name: str, default: int) -> int:
 def from_env() -> dict:
     var = Path(os.environ.get("HUB_VAR_DIR", ROOT / "var"))
     db_url = os.environ.get("HUB_DATABASE_URL") or f"sqlite:///{var / 'hub.sqlite3'}"
-    secret = os.environ.get("HUB_SECRET_KEY")
     return {
         "SQLALCHEMY_DATABASE_URI": _normalise_db_url(db_url),
         "HUB_REDIS_URL": os.environ.get("HUB_REDIS_URL") or None,
-        # A random key per process would make tokens from one gunicorn worker invalid on
-        # another, so the fallback is a fixed dev key and production must set its own.
-        "SECRET_KEY": secret or "dev-only-insecure-key-set-HUB_SECRET_KEY",
-        "HUB_SECRET_KEY_IS_DEFAULT": secret is None,
+        # No fallback key: outside development the hub refuses to start without one
+        # (hub.keys.settle); in development it makes its own under HUB_VAR_DIR.
+        "HUB_ENV": os.environ.get("HUB_ENV", "production").strip().lower(),
+        "SECRET_KEY": os.environ.get("HUB_SECRET_KEY") or None,
+        # Keys retired by a rotation, still accepted (tokens, sealed secrets, UI cookies)
+        # until the operator removes them: whitespace- or comma-separated.
+        "HUB_SECRET_KEY_PREVIOUS": os.environ.get("HUB_SECRET_KEY_PREVIOUS", "")
+        .replace(",", " ").split(),
+        "HUB_UI_SESSION_HOURS": _int("HUB_UI_SESSION_HOURS", 8),
+        # How long a worker may trust what it last read of an API client's row (active,
+        # secret generation): a revoked client is refused by every worker within this.
+        "HUB_CLIENT_STATE_CACHE_SECONDS": float(
+            os.environ.get("HUB_CLIENT_STATE_CACHE_SECONDS", 1.0)),
         "HUB_VAR_DIR": str(var),
         "HUB_ATTACHMENT_DIR": os.environ.get("HUB_ATTACHMENT_DIR", str(var / "attachments")),
         "HUB_ATTACHMENT_MAX_BYTES": _int("HUB_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),

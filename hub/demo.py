@@ -38,6 +38,7 @@ def _client(name, agency, scopes, client_id):
         existing = ApiClient(id=client_id, name=name, agency_code=agency, scopes=scopes)
         db.session.add(existing)
     existing.secret_hash = hash_secret(secret)  # a fresh secret every demo start
+    existing.secret_generation = (existing.secret_generation or 0) + 1  # old tokens end
     db.session.commit()
     return client_id, secret
 
@@ -158,6 +159,9 @@ def main():
     # The demo's local system is the simulator on the loopback: this deployment's
     # operator (the demo) opens that range to connectors, which a hub refuses otherwise.
     os.environ.setdefault("HUB_CONNECTOR_ALLOW_NETWORKS", "127.0.0.0/8")
+    # A development hub: with no HUB_SECRET_KEY it makes its own random key, kept in
+    # var/secret-key (hub.keys), instead of refusing to start.
+    os.environ.setdefault("HUB_ENV", "development")
     # The demo is plain http on the loopback: a Secure-only session cookie would not stick.
     app = create_app({"HUB_UI_COOKIE_SECURE": False})
     creds = prepare(app)

@@ -166,3 +166,29 @@ def sqlite_caller(app, agency: str = "kab-sleman") -> "Caller":
     token = client.post("/api/v1/auth/token",
                         json={"client_id": "lite", "client_secret": "s"}).get_json()
     return Caller(client, token["access_token"], agency)
+
+
+def hub_jwt(claims: dict, key: str, algorithm: str = "HS256") -> str:
+    """A JWT signed as the hub signs its tokens (its `kid` header names `key`), for tests
+    that need a token the hub's own issue would never make."""
+    import jwt
+
+    from hub.keys import kid
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid(key)})
+
+
+def client_token(app, agency: str = "kab-sleman", scopes: str = "reports:read",
+                 client_id: str | None = None) -> str:
+    """A real API client (created now) and a token the hub issued to it."""
+    import uuid
+
+    from hub.auth import issue_token
+    from hub.extensions import db
+    from hub.models import ApiClient, hash_secret
+    with app.app_context():
+        client = ApiClient(id=client_id or f"t-{uuid.uuid4().hex[:8]}", name="test",
+                           agency_code=agency, scopes=scopes,
+                           secret_hash=hash_secret(uuid.uuid4().hex), secret_generation=1)
+        db.session.add(client)
+        db.session.commit()
+        return issue_token(client)[0]

@@ -42,7 +42,8 @@ def scratch_url(worker_id):
 
 def test_down_to_nothing_and_up_again(scratch_url):
     from flask_migrate import downgrade, upgrade
-    app = create_app({"SQLALCHEMY_DATABASE_URI": scratch_url, "HUB_REDIS_URL": None})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": scratch_url, "HUB_REDIS_URL": None,
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256"})
     with app.app_context():
         upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())

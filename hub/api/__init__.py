@@ -37,3 +37,5 @@ def register(api):
     api.register_blueprint(webhooks.blp, url_prefix="/api/v1")
     from hub.api import source_systems  # who may write under which system name
     api.register_blueprint(source_systems.blp, url_prefix="/api/v1")
+    from hub.api import clients  # API client administration: list, deactivate, rotate
+    api.register_blueprint(clients.blp, url_prefix="/api/v1")

@@ -11,7 +11,7 @@ from hub.models.sync import (  # noqa
     MAPPED_FIELDS, STATUS_OUT, Connector, HeldRecord, Mapping, OutboundPush, StreamState,
     SyncRecordError, SyncRun,
 )
-from hub.models.users import ROLES, User  # noqa
+from hub.models.users import ROLES, LoginThrottle, UiSession, User  # noqa
 from hub.models.open311 import Open311Key, Open311Token, hash_open311_key  # noqa
 from hub.models.sla import (  # noqa
     CLOCKS, SLA_FIELDS, TIERS, AgencySlaSettings, ReportSlaTier, SlaBreach,

@@ -25,6 +25,9 @@ class ApiClient(db.Model):
     agency_code = sa.Column(sa.String(64), nullable=False)  # an agency code or "*"
     scopes = sa.Column(sa.String(500), nullable=False)
     active = sa.Column(sa.Boolean, nullable=False, default=True)
+    # Bumped when the secret is replaced; a token names the generation it was issued
+    # under, so the tokens of the old secret stop working with it (hub.auth).
+    secret_generation = sa.Column(sa.Integer, nullable=False, default=1, server_default="1")
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     def check_secret(self, secret: str) -> bool:

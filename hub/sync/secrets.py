@@ -1,16 +1,27 @@
-"""Connector credentials encrypted at rest (Fernet, keyed from HUB_SECRET_KEY)."""
+"""Stored secrets encrypted at rest (Fernet, keyed from HUB_SECRET_KEY): connector
+credentials and webhook signing secrets.
+
+Sealing uses the current key; opening tries it and then HUB_SECRET_KEY_PREVIOUS, so a
+key rotation keeps every stored secret readable; `hub secret-key reseal` re-seals them
+with the current key, after which the old key can be dropped.
+"""
 import base64
 import hashlib
 import json
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
+from hub.keys import all_keys
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(("connector-secrets:" + current_app.config["SECRET_KEY"])
-                            .encode()).digest()
+
+def _fernet_for(key: str) -> Fernet:
+    digest = hashlib.sha256(("connector-secrets:" + key).encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([_fernet_for(k) for k in all_keys(current_app.config)])
 
 
 def seal(secrets: dict) -> str:
@@ -23,5 +34,13 @@ def unseal(token: str | None) -> dict:
     try:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
-        raise RuntimeError("connector secrets cannot be decrypted: was HUB_SECRET_KEY "
-                           "changed? Re-enter the connector's credentials.")
+        raise RuntimeError("stored secrets cannot be decrypted: was HUB_SECRET_KEY "
+                           "changed without keeping the old one in "
+                           "HUB_SECRET_KEY_PREVIOUS? Re-enter the credentials.")
+
+
+def reseal(token: str | None) -> str | None:
+    """The same secret sealed with the current key (InvalidToken if no key opens it)."""
+    if not token:
+        return token
+    return _fernet().rotate(token.encode()).decode()

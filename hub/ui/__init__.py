@@ -37,7 +37,9 @@ def _configure(state):
                                                          not app.debug)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    # Flask's own default (31 days) is always present, so this is set, not defaulted.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config.get("HUB_UI_SESSION_HOURS", 8))
     app.jinja_env.globals["t"] = i18n.t
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["lang"] = i18n.current_lang

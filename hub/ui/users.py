@@ -87,6 +87,9 @@ def _set_active(user_id: int, active: bool):
     if user.id == g.user.id or user.role == "national_admin":
         abort(403)  # nobody locks themselves (or a national admin) out from here
     user.active = active
+    if not active:
+        from hub.ui import sessions as ui_sessions
+        ui_sessions.end_all_of(user.id)  # signed out everywhere, even once reactivated
     db.session.commit()
     flash(i18n.t("users." + ("activated" if active else "deactivated"), email=user.email),
           "ok")

@@ -32,7 +32,8 @@ from hub.models import (
 from hub.ratelimit import limited
 from hub.services import access
 from hub.sync.mapping import local_key
-from hub.ui import LOCKOUT, MAX_FAILED_LOGINS, bp, i18n, suggest
+from hub.ui import LOCKOUT, MAX_FAILED_LOGINS, bp, i18n, login_throttle, suggest
+from hub.ui import sessions as ui_sessions
 
 ROLE_SCOPES = {
     "officer": frozenset({"reports:read", "reports:write", "mappings:write"}),
@@ -46,12 +47,12 @@ _DUMMY_HASH = None
 # -- sessions ---------------------------------------------------------------------------
 
 def load_user():
-    uid = session.get("user_id")
-    if uid is None:
+    sid = session.get("sid")
+    if sid is None:
         return None
-    user = db.session.get(User, uid)
-    if user is None or not user.active:
-        session.pop("user_id", None)
+    user = ui_sessions.user_of(sid)
+    if user is None:
+        session.pop("sid", None)
         return None
     g.principal = principal_for(user)
     return user
@@ -89,27 +90,23 @@ def login():
         password = request.form.get("password") or ""
         user = db.session.execute(sa.select(User).where(User.email == email)
                                   ).scalar_one_or_none()
-        now = utcnow()
-        if user is not None and user.locked_until and user.locked_until > now:
-            error = "login.locked"
+        address = request.remote_addr or "unknown"
+        attempt, _ = login_throttle.claim(email, address, MAX_FAILED_LOGINS, LOCKOUT)
+        if attempt > MAX_FAILED_LOGINS:
+            error = "login.locked"  # no password check while locked
         elif user is None or not user.active:
             check_password_hash(_dummy_hash(), password)
-            error = "login.bad"
+            error = "login.locked" if attempt == MAX_FAILED_LOGINS else "login.bad"
         elif not check_password_hash(user.password_hash, password):
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until, user.failed_logins = now + LOCKOUT, 0
-                error = "login.locked"
-            else:
-                error = "login.bad"
-            db.session.commit()
+            error = "login.locked" if attempt == MAX_FAILED_LOGINS else "login.bad"
         else:
-            user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-            db.session.commit()
+            login_throttle.clear(email, address)
+            user.last_login_at = utcnow()
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session and CSRF token
             session.permanent = True
-            session["user_id"] = user.id
+            session["sid"] = ui_sessions.start(user)
+            db.session.commit()
             if lang:
                 session["lang"] = lang
             return redirect(_safe_next(request.form.get("next")))
@@ -120,6 +117,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     lang = session.get("lang")
+    ui_sessions.end(session.get("sid"))
+    db.session.commit()
     session.clear()
     if lang:
         session["lang"] = lang

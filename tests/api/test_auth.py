@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from hub.auth import AUDIENCE, ISSUER
-from tests.helpers import Caller
+from tests.helpers import Caller, hub_jwt
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -16,7 +16,7 @@ def _claims(**over):
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "agency": "kab-sleman",
               "scope": "reports:read reports:write", "iat": now, "exp": now + 600,
-              "jti": "j1"}
+              "jti": "j1", "gen": 1}
     claims.update(over)
     return claims
 
@@ -80,16 +80,23 @@ def _unsigned(claims):
 @pytest.mark.parametrize("token,fragment", [
     (jwt.encode(_claims(), "some-other-key-of-sufficient-length!!", algorithm="HS256"),
      "invalid"),
-    (jwt.encode(_claims(exp=int(time.time()) - 10), SECRET, algorithm="HS256"), "expired"),
-    (jwt.encode(_claims(), SECRET, algorithm="HS512"), "invalid"),
+    (jwt.encode(_claims(), SECRET, algorithm="HS256"), "invalid"),  # no kid header
+    (hub_jwt(_claims(exp=int(time.time()) - 10), SECRET), "expired"),
+    (hub_jwt(_claims(), SECRET, algorithm="HS512"), "invalid"),
     (_unsigned(_claims()), "invalid"),
-    (jwt.encode(_claims(aud="someone-else"), SECRET, algorithm="HS256"), "invalid"),
-    (jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, SECRET,
-                algorithm="HS256"), "invalid"),
-    (jwt.encode(_claims(agency=None), SECRET, algorithm="HS256"), "invalid"),
+    (hub_jwt(_claims(aud="someone-else"), SECRET), "invalid"),
+    (hub_jwt({k: v for k, v in _claims().items() if k != "exp"}, SECRET), "invalid"),
+    (hub_jwt(_claims(agency=None), SECRET), "invalid"),
+    # Well signed, but with claims of the wrong type: refused, not a 500.
+    (hub_jwt(_claims(exp=str(int(time.time()) + 600)), SECRET), "invalid"),
+    (hub_jwt(_claims(iat=str(int(time.time()))), SECRET), "invalid"),
+    (hub_jwt(_claims(sub=["x"]), SECRET), "invalid"),
+    (hub_jwt(_claims(gen="1"), SECRET), "invalid"),
+    (hub_jwt(_claims(scope=7), SECRET), "invalid"),
+    (hub_jwt(_claims(exp=True), SECRET), "token"),
     ("not-a-jwt", "invalid"),
 ])
-def test_bad_tokens_are_refused(client, token, fragment):
+def test_bad_tokens_are_refused(client, client_x, token, fragment):
     resp = Caller(client, token, "x").get("/reports")
     assert resp.status_code == 401
     assert resp.content_type == "application/problem+json"
@@ -114,10 +121,21 @@ def test_missing_scope_is_403(make_caller):
     assert writer_only.get("/reports").status_code == 403
 
 
-def test_a_remembered_token_still_expires(client, monkeypatch):
+@pytest.fixture
+def client_x(app):
+    """The API client named in _claims (sub "x"), so that only the token is at fault."""
+    from hub.extensions import db
+    from hub.models import ApiClient, hash_secret
+    with app.app_context():
+        db.session.add(ApiClient(id="x", name="x", agency_code="kab-sleman",
+                                 scopes="reports:read", secret_hash=hash_secret("x")))
+        db.session.commit()
+
+
+def test_a_remembered_token_still_expires(client, client_x, monkeypatch):
     """Verified tokens are remembered (hub.auth._verify); the expiry is checked each time,
     so a token that worked a moment ago is refused once it has expired."""
-    token = jwt.encode(_claims(exp=int(time.time()) + 60), SECRET, algorithm="HS256")
+    token = hub_jwt(_claims(exp=int(time.time()) + 60), SECRET)
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/reports", headers=auth).status_code == 200
     assert client.get("/api/v1/reports", headers=auth).status_code == 200  # remembered
@@ -127,8 +145,8 @@ def test_a_remembered_token_still_expires(client, monkeypatch):
     assert resp.status_code == 401 and "expired" in resp.get_json()["detail"]
 
 
-def test_a_token_is_remembered_per_signing_key(client, app, monkeypatch):
-    token = jwt.encode(_claims(), SECRET, algorithm="HS256")
+def test_a_token_is_remembered_per_signing_key(client, client_x, app, monkeypatch):
+    token = hub_jwt(_claims(), SECRET)
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/reports", headers=auth).status_code == 200
     # The key rotated: the same token, remembered under the old key, is now invalid.

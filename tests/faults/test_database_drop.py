@@ -100,9 +100,11 @@ def test_database_unreachable_is_503_everywhere(app, tmp_path):
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.content_type == PROBLEM
     assert ready.get_json()["checks"]["database"].startswith("unavailable")
-    from tests.security.test_access import good_token
-    with down.app_context():
-        auth = {"Authorization": "Bearer " + good_token(down, "reports:read reports:write")}
+    from tests.helpers import hub_jwt
+    from tests.security.test_access import _claims
+    # Signed as the hub signs (no client row can be made: the database is down).
+    auth = {"Authorization": "Bearer " + hub_jwt(
+        _claims("t-down", scope="reports:read reports:write"), down.config["SECRET_KEY"])}
     for method, path, body in [
             ("post", "/api/v1/auth/token", {"client_id": "x", "client_secret": "y"}),
             ("get", "/api/v1/categories", None), ("get", "/api/v1/reports", None),

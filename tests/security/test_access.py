@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.models import ApiClient, ReportEvent, hash_secret, utcnow
 from hub.sync import files
-from tests.helpers import report_payload
+from tests.helpers import client_token, hub_jwt, report_payload
 from tests.ui.conftest import page_csrf
 
 PROBLEM = "application/problem+json"
@@ -120,7 +120,7 @@ def _claims(client_id, agency="kab-sleman", scope="reports:read reports:write ad
     now = utcnow()
     claims = {"iss": "lapor-hub", "aud": "report-exchange-v1", "sub": client_id,
               "agency": agency, "scope": scope, "iat": now,
-              "exp": now + timedelta(minutes=5), "jti": uuid.uuid4().hex}
+              "exp": now + timedelta(minutes=5), "jti": uuid.uuid4().hex, "gen": 1}
     claims.update(over)
     return claims
 
@@ -140,26 +140,23 @@ def bad_tokens(app) -> dict:
         "garbage": "not-a-jwt",
         "forged": jwt.encode(claims, "some-other-key-that-is-long-enough-for-hs256",
                              algorithm="HS256"),
-        "expired": jwt.encode(_claims("attacker", agency="*",
-                                      iat=utcnow() - timedelta(hours=2),
-                                      exp=utcnow() - timedelta(hours=1)), key,
-                              algorithm="HS256"),
+        "expired": hub_jwt(_claims("attacker", agency="*",
+                                   iat=utcnow() - timedelta(hours=2),
+                                   exp=utcnow() - timedelta(hours=1)), key),
         "alg_none": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(payload) + ".",
         "alg_none_signed": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(payload) + "."
-        + jwt.encode(claims, key, algorithm="HS256").rsplit(".", 1)[1],
-        "wrong_audience": jwt.encode(_claims("attacker", agency="*", aud="other-api"), key,
-                                     algorithm="HS256"),
-        "wrong_issuer": jwt.encode(_claims("attacker", agency="*", iss="evil"), key,
-                                   algorithm="HS256"),
-        "no_expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, key,
-                                algorithm="HS256"),
+        + hub_jwt(claims, key).rsplit(".", 1)[1],
+        "wrong_audience": hub_jwt(_claims("attacker", agency="*", aud="other-api"), key),
+        "wrong_issuer": hub_jwt(_claims("attacker", agency="*", iss="evil"), key),
+        "no_expiry": hub_jwt({k: v for k, v in claims.items() if k != "exp"}, key),
+        "string_expiry": hub_jwt(dict(payload, exp=str(payload["exp"])), key),
+        "no_client": hub_jwt(claims, key),  # well signed, but no such client
         "hs512": jwt.encode(claims, key + "-padding-for-hs512-" * 3, algorithm="HS512"),
     }
 
 
 def good_token(app, scope: str, agency: str = "kab-sleman") -> str:
-    return jwt.encode(_claims(f"t-{uuid.uuid4().hex[:6]}", agency=agency, scope=scope),
-                      app.config["SECRET_KEY"], algorithm="HS256")
+    return client_token(app, agency, scope)
 
 
 # --- Sleman's things --------------------------------------------------------------------------

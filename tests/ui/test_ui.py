@@ -9,7 +9,7 @@ import yaml
 from werkzeug.security import check_password_hash
 
 from hub.extensions import db
-from hub.models import Connector, HeldRecord, Mapping, Report, User
+from hub.models import Connector, HeldRecord, LoginThrottle, Mapping, Report, User, utcnow
 from hub.ui import i18n
 from tests.ui.conftest import PASSWORD, login, page_csrf
 
@@ -76,9 +76,9 @@ def test_lockout_after_repeated_failures(app, client, make_user):
     resp = login(client, "a@slemankab.go.id")
     assert resp.status_code == 401 and "dikunci" in resp.get_data(as_text=True)
     with app.app_context():
-        user = db.session.get(User, uid)
-        assert user.locked_until is not None
-        user.locked_until = None  # the lock expires
+        throttle = db.session.execute(sa.select(LoginThrottle)).scalar_one()
+        assert throttle.email == "a@slemankab.go.id" and throttle.locked_until is not None
+        throttle.locked_until = utcnow()  # the lock expires
         db.session.commit()
     assert login(client, "a@slemankab.go.id").status_code == 302
 
