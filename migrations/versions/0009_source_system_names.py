@@ -1,7 +1,7 @@
 """source-system names in lower case, and every connector's system claimed by its agency
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 19:40:00
 
 Names were case-sensitive and claimed by whoever wrote first. From now on the hub stores
@@ -20,7 +20,7 @@ from alembic import op
 from hub.models.types import UTCDateTime
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
