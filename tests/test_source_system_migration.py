@@ -31,7 +31,8 @@ def database(request, tmp_path):
 
 def test_names_lowered_and_connectors_claimed(database):
     from flask_migrate import upgrade
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database, "HUB_REDIS_URL": None})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database, "HUB_REDIS_URL": None,
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256"})
     with app.app_context():
         upgrade(revision="0007")
         run = lambda sql: db.session.execute(sa.text(sql))  # noqa: E731
