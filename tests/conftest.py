@@ -109,14 +109,20 @@ def app(_migrated_app):
 
 
 def _empty_sqlite(engine):
-    # SQLite has no TRUNCATE ... CASCADE; foreign keys are switched off for the emptying
-    # (a PRAGMA that only takes effect outside a transaction, hence the raw connection).
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    # SQLite has no TRUNCATE ... CASCADE; foreign keys are switched off for the emptying,
+    # a PRAGMA that only takes effect outside a transaction (hence the driver connection,
+    # which hub.sqlite leaves without transactions of its own).
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA foreign_keys=OFF")
+        cur.execute("BEGIN IMMEDIATE")
         for table in data_tables():
-            conn.exec_driver_sql(f'DELETE FROM "{table}"')
-        conn.commit()
-        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            cur.execute(f'DELETE FROM "{table}"')
+        cur.execute("COMMIT")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        raw.close()
 
 
 @pytest.fixture

@@ -118,10 +118,26 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         error = "another worker took over this connector's lease (this run was too slow)"
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
         db.session.rollback()
+        # The officer reads run.error: the statement, its parameters and the driver's
+        # words go to the log only.
         log.exception("sync run %s of %s failed", run_id, connector_id)
-        error = f"internal error: {exc.__class__.__name__}: {exc}"
+        error = officer_message(exc, run_id)
     _finish(connector_id, run_id, counts, error, retryable, owner)
     return run_id
+
+
+def officer_message(exc: Exception, run_id) -> str:
+    """What the run's officer is told of an unexpected error: what happened and what to
+    do, never the SQL, its parameters or a stack."""
+    from sqlalchemy.exc import DBAPIError
+    if isinstance(exc, DBAPIError):
+        return (f"the hub's database did not take this run's writes (it was busy or out of "
+                f"reach); the pages written before are kept and the next run continues "
+                f"from there. If it happens again, tell the hub's operator (run {run_id}, "
+                f"details in the hub's log).")
+    return (f"the hub stopped this run on an unexpected error; the pages written before "
+            f"are kept and the next run continues from there. Tell the hub's operator "
+            f"(run {run_id}, details in the hub's log).")
 
 
 def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
