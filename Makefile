@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo   set up everything and run the hub with demo data on http://127.0.0.1:5000
-#   make test   set up everything and run the whole test suite (PostgreSQL, Redis, Chromium)
+#   make test   set up everything and run the whole test suite (PostgreSQL, Redis, Chromium),
+#               then the app's tests again on SQLite, the embedded default
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
@@ -22,8 +23,18 @@ demo: install
 services:
 	bash scripts/ensure-services
 
+# The second pass runs the app's tests again on the embedded default (SQLite): every API
+# endpoint, UI page and action, sync, webhook and job; not the tests that need no database
+# (schemas, simulators), PostgreSQL's own faults, or the fuzzers, which the first pass ran.
+SQLITE_TESTS ?= tests/api tests/ui tests/open311_facade tests/sync tests/webhooks \
+	tests/services tests/tasks tests/security/test_access.py \
+	tests/security/test_attachments.py tests/security/test_secrets.py \
+	tests/test_demo.py tests/test_health.py tests/test_cli.py tests/test_sla_cli.py \
+	tests/test_seed.py
+
 test: install services
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --backend=sqlite $(PYTEST_ARGS) $(SQLITE_TESTS)
 
 bench: install services
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)

@@ -4,16 +4,19 @@ SQLite lets one transaction write at a time. A transaction that starts as a read
 writes later cannot wait for its turn: if another writer committed meanwhile its snapshot
 is stale and SQLite answers "database is locked" at once, whatever the busy timeout. So
 the driver's own transaction handling is switched off and the hub begins transactions
-itself: a write request, a job or a command begins with BEGIN IMMEDIATE, which takes the
-write lock up front and waits up to the busy timeout for it; a read request (GET, HEAD,
-OPTIONS) begins a plain BEGIN and never blocks a writer. What still fails busy (a read
-request that writes after all, a writer that waited out the whole timeout) is retried
-whole by `retrying`, after a rollback.
+itself: a write request (not GET, HEAD, OPTIONS) and the work inside `writing()` (a sync
+run, the SLA scan, the scheduler's claim) begin with BEGIN IMMEDIATE, which takes the
+write lock up front and waits up to the busy timeout for it; everything else begins a
+plain BEGIN and never blocks a writer. What still fails busy (a read that writes after
+all, a writer that waited out the whole timeout) is retried whole by `retrying`, after a
+rollback.
 """
+import contextvars
 import logging
 import random
 import sqlite3
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
@@ -47,9 +50,25 @@ def install(engine) -> None:
         conn.exec_driver_sql("BEGIN" if _reads_only() else "BEGIN IMMEDIATE")
 
 
+_writing = contextvars.ContextVar("hub_sqlite_writing", default=False)
+
+
+@contextmanager
+def writing():
+    """Transactions begun inside (a function, when used as a decorator) are writes: on
+    SQLite they take the write lock when they begin. Elsewhere this changes nothing."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
 def _reads_only() -> bool:
+    if _writing.get():
+        return False
     from flask import has_request_context, request
-    return has_request_context() and request.method in READ_METHODS
+    return not has_request_context() or request.method in READ_METHODS
 
 
 def is_busy(error: BaseException) -> bool:

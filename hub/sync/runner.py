@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from connectors.base import ConnectorError
+from hub import sqlite
 from hub.extensions import db
 from hub.models import Connector, HeldRecord, StreamState, SyncRecordError, SyncRun, utcnow
 from hub.sync import registry
@@ -78,6 +79,7 @@ def backoff_seconds(streak: int, base: int) -> float:
     return random.uniform(base, min(3600, base * 2 ** min(streak, 12)))
 
 
+@sqlite.writing()
 def run_connector(connector_id: str, trigger: str = "schedule", owner: str | None = None):
     """Run one sync; returns the SyncRun id, or None when another worker holds the lease."""
     owner = owner or worker_name()
