@@ -131,6 +131,7 @@ def recompute(session, agency_code=None, batch: int = BATCH) -> int:
         after = reports[-1].id
 
 
+@sqlite.writing()
 def scan(session, now=None) -> dict:
     """One pass of the scheduled SLA job."""
     return {"overdue": flag_overdue(session, now), "closed": auto_close(session, now)}
