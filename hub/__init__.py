@@ -31,26 +31,41 @@ class HubApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = default_type
 
 
+class Hub(Flask):
+    """Flask, with a view SQLite refused busy run again (hub.sqlite)."""
+
+    def dispatch_request(self):
+        if self.config.get("HUB_SQLITE"):
+            from hub import sqlite
+            return sqlite.dispatch_retrying(super().dispatch_request)
+        return super().dispatch_request()
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = Hub(__name__, instance_relative_config=False)
     app.config.update(hub_config.DEFAULTS)
     app.config.update(hub_config.from_env())
     if config:
         app.config.update(config)
     from hub import keys
     keys.settle(app.config)  # refuses to start without a strong key outside development
+    app.config["HUB_SQLITE"] = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         from pathlib import Path
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
             parents=True, exist_ok=True)
-        # SQLite: one writer at a time anyway; wait for it instead of failing.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    if app.config["HUB_SQLITE"]:
+        from hub import sqlite
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite.engine_options()
     logging.basicConfig(level=app.config.get("LOG_LEVEL", logging.INFO))
 
     db.init_app(app)
     with app.app_context():
         from hub import liveness
         liveness.watch(db.engine)
+        if app.config["HUB_SQLITE"]:
+            from hub import sqlite
+            sqlite.install(db.engine)
     migrate.init_app(app, db, directory=str(hub_config.ROOT / "migrations"))
     api = HubApi(app, spec_kwargs=API_SPEC)
 
@@ -73,8 +88,6 @@ def create_app(config: dict | None = None) -> Flask:
     from hub import cli
     cli.init_app(app)
     import hub.services.events  # noqa: F401  (installs the commit hook)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        _sqlite_pragmas(app)
     from hub.body_deadline import BodyDeadline
     app.wsgi_app = BodyDeadline(app.wsgi_app, app.config["HUB_REQUEST_BODY_SECONDS"])
     return app
@@ -87,16 +100,3 @@ def _register_docs(app):
         "/api/v1/docs", "/api/v1/openapi.json",
         config={"app_name": "LAPOR! hub report-exchange API v1"}), url_prefix="/api/v1/docs")
 
-
-def _sqlite_pragmas(app):
-    from sqlalchemy import event
-
-    with app.app_context():
-        engine = db.engine
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.close()

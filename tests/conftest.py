@@ -1,8 +1,10 @@
-"""Fixtures: the app on a real PostgreSQL database (one per xdist worker) and real Redis.
+"""Fixtures: the app on a real database (one per xdist worker) and real Redis.
 
-HUB_TEST_DATABASE_URL names a server database we may connect to for CREATE DATABASE
-(default: CI's `test` database, trust auth); each worker gets its own `hub_test_<worker>`
-database, migrated once with Alembic and seeded once, then emptied between tests.
+`--backend=postgresql` (the default): HUB_TEST_DATABASE_URL names a server database we may
+connect to for CREATE DATABASE (default: CI's `test` database, trust auth); each worker
+gets its own `hub_test_<worker>` database. `--backend=sqlite`: the embedded default, a
+SQLite file per worker. Either way the database is migrated once with Alembic and seeded
+once, then emptied between tests. Tests marked `postgresql_only` are skipped on SQLite.
 """
 import os
 
@@ -26,6 +28,25 @@ def data_tables() -> list[str]:
     return sorted(t for t in db.metadata.tables if t not in KEPT_TABLES)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--backend", choices=("postgresql", "sqlite"), default="postgresql",
+                     help="the database the app fixtures run on (default: postgresql)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--backend") != "sqlite":
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL only (--backend=sqlite)")
+    for item in items:
+        if item.get_closest_marker("postgresql_only"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    return request.config.getoption("--backend")
+
+
 def _worker_db_url(worker_id: str) -> str:
     # The pid keeps two test runs on one machine (or one PostgreSQL) out of each other's way.
     name = f"hub_test_{worker_id}_{os.getpid()}".replace("-", "_")
@@ -38,7 +59,10 @@ def _worker_db_url(worker_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(worker_id):
+def database_url(worker_id, backend, tmp_path_factory):
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/hub_{worker_id}.sqlite3"
+        return
     url = _worker_db_url(worker_id)
     yield url
     name = sa.make_url(url).database
@@ -81,11 +105,31 @@ def _migrated_app(database_url, tmp_path_factory):
 @pytest.fixture
 def app(_migrated_app):
     with _migrated_app.app_context():
-        db.session.execute(sa.text(f"TRUNCATE {', '.join(data_tables())} CASCADE"))
-        db.session.commit()
+        if db.engine.dialect.name == "sqlite":
+            _empty_sqlite(db.engine)
+        else:
+            db.session.execute(sa.text(f"TRUNCATE {', '.join(data_tables())} CASCADE"))
+            db.session.commit()
     yield _migrated_app
     with _migrated_app.app_context():
         db.session.remove()
+
+
+def _empty_sqlite(engine):
+    # SQLite has no TRUNCATE ... CASCADE; foreign keys are switched off for the emptying,
+    # a PRAGMA that only takes effect outside a transaction (hence the driver connection,
+    # which hub.sqlite leaves without transactions of its own).
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA foreign_keys=OFF")
+        cur.execute("BEGIN IMMEDIATE")
+        for table in data_tables():
+            cur.execute(f'DELETE FROM "{table}"')
+        cur.execute("COMMIT")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        raw.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models.reports import Report, Response
-from hub.models.types import UTCDateTime, utcnow
+from hub.models.types import UTCDateTime, Uuid, utcnow
 
 # The public listings' orders: requests newest first by requested (submitted) time,
 # updates oldest first by their time. Declared here, beside the facade that needs them.
@@ -43,6 +43,6 @@ class Open311Token(db.Model):
 
     __tablename__ = "open311_tokens"
     token = sa.Column(sa.String(64), primary_key=True)
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           nullable=False, index=True)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import deferred, relationship
 
 from hub.extensions import db
-from hub.models.types import JSONType, UTCDateTime, utcnow
+from hub.models.types import JSONType, UTCDateTime, Uuid, utcnow
 
 STATUSES = ("received", "verified", "dispositioned", "in_progress", "resolved", "closed",
             "rejected")
@@ -21,7 +21,7 @@ tracking_number_seq = sa.Sequence("tracking_number_seq", start=1_000_000, metada
 
 class Report(db.Model):
     __tablename__ = "reports"
-    id = sa.Column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    id = sa.Column(Uuid, primary_key=True, default=uuid.uuid4)
     tracking_id = sa.Column(sa.String(20), nullable=False, unique=True)
     title = sa.Column(sa.String(200), nullable=False)
     body = sa.Column(sa.Text, nullable=False)
@@ -74,7 +74,7 @@ class ReportAgency(db.Model):
     """Every agency that is or was responsible for a report: the tenant boundary."""
 
     __tablename__ = "report_agencies"
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           primary_key=True)
     agency_code = sa.Column(sa.String(64), sa.ForeignKey("agencies.code"), primary_key=True,
                             index=True)
@@ -90,7 +90,7 @@ class ReportExternalRef(db.Model):
 
     __tablename__ = "report_external_refs"
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           nullable=False, index=True)
     system = sa.Column(sa.String(64), nullable=False)
     external_id = sa.Column(sa.String(200), nullable=False)
@@ -105,8 +105,8 @@ class Response(db.Model):
     """A follow-up (tindak lanjut) posted by an agency."""
 
     __tablename__ = "responses"
-    id = sa.Column(sa.Uuid, primary_key=True, default=uuid.uuid4)
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    id = sa.Column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           nullable=False, index=True)
     agency_code = sa.Column(sa.String(64), sa.ForeignKey("agencies.code"), nullable=False)
     author_name = sa.Column(sa.String(200), nullable=True)
@@ -125,7 +125,7 @@ class Response(db.Model):
 class ResponseExternalRef(db.Model):
     __tablename__ = "response_external_refs"
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    response_id = sa.Column(sa.Uuid, sa.ForeignKey("responses.id", ondelete="CASCADE"),
+    response_id = sa.Column(Uuid, sa.ForeignKey("responses.id", ondelete="CASCADE"),
                             nullable=False, index=True)
     system = sa.Column(sa.String(64), nullable=False)
     external_id = sa.Column(sa.String(200), nullable=False)
@@ -135,10 +135,10 @@ class ResponseExternalRef(db.Model):
 
 class Attachment(db.Model):
     __tablename__ = "attachments"
-    id = sa.Column(sa.Uuid, primary_key=True, default=uuid.uuid4)
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    id = sa.Column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           nullable=False, index=True)
-    response_id = sa.Column(sa.Uuid, sa.ForeignKey("responses.id", ondelete="CASCADE"),
+    response_id = sa.Column(Uuid, sa.ForeignKey("responses.id", ondelete="CASCADE"),
                             nullable=True)
     filename = sa.Column(sa.String(255), nullable=False)
     content_type = sa.Column(sa.String(100), nullable=False)
@@ -159,7 +159,7 @@ class ReportEvent(db.Model):
 
     __tablename__ = "report_events"
     seq = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           nullable=False)
     type = sa.Column(sa.String(40), nullable=False)
     occurred_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models.reports import Report
-from hub.models.types import JSONType, UTCDateTime, utcnow
+from hub.models.types import JSONType, UTCDateTime, Uuid, utcnow
 
 # The limits an agency may set, in working days. NULL in a row means "inherit": from the
 # parent agency (an OPD from its regency), and in the end from the national defaults.
@@ -47,7 +47,7 @@ class SlaBreach(db.Model):
 
     __tablename__ = "sla_breaches"
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           nullable=False)
     clock = sa.Column(sa.String(40), nullable=False)
     due_at = sa.Column(UTCDateTime, nullable=False)
@@ -62,7 +62,7 @@ class ReportSlaTier(db.Model):
     only once someone has read it); it wins over the category's tier rule."""
 
     __tablename__ = "report_sla_tiers"
-    report_id = sa.Column(sa.Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id = sa.Column(Uuid, sa.ForeignKey("reports.id", ondelete="CASCADE"),
                           primary_key=True)
     tier = sa.Column(sa.String(20), nullable=False)
     set_by = sa.Column(sa.String(64), nullable=True)

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models.types import JSONType, UTCDateTime, utcnow
+from hub.models.types import JSONType, UTCDateTime, Uuid, utcnow
 
 MAPPED_FIELDS = ("category", "status", "unit", "channel")
 # Outbound status words: hub status -> local status, kept apart from the inbound table
@@ -132,7 +132,7 @@ class OutboundPush(db.Model):
     connector_id = sa.Column(sa.String(64), sa.ForeignKey("connectors.id", ondelete="CASCADE"),
                              primary_key=True)
     event_seq = sa.Column(sa.BigInteger, primary_key=True)
-    report_id = sa.Column(sa.Uuid, nullable=False, index=True)
+    report_id = sa.Column(Uuid, nullable=False, index=True)
     action = sa.Column(sa.String(20), nullable=False)
     status = sa.Column(sa.String(20), nullable=False, default="pending")
     attempts = sa.Column(sa.Integer, nullable=False, default=0)

@@ -1,4 +1,5 @@
 """Column types shared by the models."""
+import uuid
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -31,6 +32,27 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class Uuid(sa.types.TypeDecorator):
+    """UUID columns that also take an id spelled as a string.
+
+    Ids travel as strings through JSON (event data, the session, payloads) and come back
+    to queries that way. PostgreSQL casts such a string itself; SQLite's binder needs a
+    UUID, so the string is parsed here and both backends behave alike. A string that is
+    no UUID is passed on unchanged, for the database to refuse as before.
+    """
+
+    impl = sa.Uuid
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, str):
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                return value
+        return value
 
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import relationship
 
 from hub.extensions import db
-from hub.models.types import JSONType, UTCDateTime, utcnow
+from hub.models.types import JSONType, UTCDateTime, Uuid, utcnow
 
 EVENT_TYPES = ("report.created", "report.updated", "report.status_changed",
                "report.dispositioned", "response.created", "report.overdue", "sync.failed")
@@ -20,7 +20,7 @@ DELIVERY_STATUSES = ("pending", "succeeded", "dead", "failed")
 
 class WebhookSubscription(db.Model):
     __tablename__ = "webhook_subscriptions"
-    id = sa.Column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    id = sa.Column(Uuid, primary_key=True, default=uuid.uuid4)
     client_id = sa.Column(sa.String(64), sa.ForeignKey("api_clients.id", ondelete="CASCADE"),
                           nullable=False, index=True)
     url = sa.Column(sa.String(2000), nullable=False)
@@ -79,13 +79,13 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
                    autoincrement=True)
-    subscription_id = sa.Column(sa.Uuid, sa.ForeignKey("webhook_subscriptions.id",
+    subscription_id = sa.Column(Uuid, sa.ForeignKey("webhook_subscriptions.id",
                                                        ondelete="CASCADE"), nullable=False)
     message_id = sa.Column(sa.String(64), nullable=False, unique=True)  # webhook-id
     type = sa.Column(sa.String(40), nullable=False)
     event_seq = sa.Column(sa.BigInteger, nullable=True)  # report events
     outbox_id = sa.Column(sa.BigInteger, nullable=True)  # other events
-    report_id = sa.Column(sa.Uuid, nullable=True)  # per-report ordering
+    report_id = sa.Column(Uuid, nullable=True)  # per-report ordering
     body = sa.Column(sa.Text, nullable=False)
     status = sa.Column(sa.String(20), nullable=False, default="pending")
     attempts = sa.Column(sa.Integer, nullable=False, default=0)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from connectors.base import ConnectorError
+from hub import sqlite
 from hub.extensions import db
 from hub.models import Connector, HeldRecord, StreamState, SyncRecordError, SyncRun, utcnow
 from hub.sync import registry
@@ -78,6 +79,7 @@ def backoff_seconds(streak: int, base: int) -> float:
     return random.uniform(base, min(3600, base * 2 ** min(streak, 12)))
 
 
+@sqlite.writing()
 def run_connector(connector_id: str, trigger: str = "schedule", owner: str | None = None):
     """Run one sync; returns the SyncRun id, or None when another worker holds the lease."""
     owner = owner or worker_name()
@@ -128,11 +130,27 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
             # closed as abandoned by the next run, and the circuit must not count it.
             raise
         db.session.rollback()
+        # The officer reads run.error: the statement, its parameters and the driver's
+        # words go to the log only.
         log.exception("sync run %s of %s failed", run_id, connector_id)
-        error = (f"internal error ({exc.__class__.__name__}); the hub's operator finds "
-                 "the details in the log")
+        error = officer_message(exc, run_id)
     _finish(connector_id, run_id, counts, error, retryable, owner)
     return run_id
+
+
+def officer_message(exc: Exception, run_id) -> str:
+    """What the run's officer is told of an unexpected error: what happened and what to
+    do, never the SQL, its parameters or a stack."""
+    from sqlalchemy.exc import DBAPIError
+    if isinstance(exc, DBAPIError):
+        return (f"the hub's database did not take this run's writes (it was busy or out of "
+                f"reach); the pages written before are kept and the next run continues "
+                f"from there. If it happens again, tell the hub's operator (run {run_id}, "
+                f"details in the hub's log).")
+    return (f"the hub stopped this run on an unexpected error ({exc.__class__.__name__}); "
+            f"the pages written before "
+            f"are kept and the next run continues from there. Tell the hub's operator "
+            f"(run {run_id}, details in the hub's log).")
 
 
 def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from hub import sqlite
+
 _app = None
 
 
@@ -69,6 +71,7 @@ def replay_held(connector_id: str):
         return replay(conn, {}) if conn else 0
 
 
+@sqlite.writing()
 def claim_due_connectors(session, now, limit: int = 100) -> list[str]:
     """Due, unpaused connectors, claimed by pushing next_run_at forward. SKIP LOCKED lets
     several schedulers run at once without enqueueing a connector twice."""

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from hub import sqlite
 from hub.models import Report, SlaBreach, utcnow
 from hub.services import events, sla
 
@@ -69,6 +70,7 @@ def flag_overdue(session, now=None, batch: int = BATCH) -> int:
             return flagged
 
 
+@sqlite.writing()
 def auto_close(session, now=None, batch: int = BATCH) -> int:
     """Close resolved reports whose auto-close deadline passed with no dispute (a dispute
     reopens the report, so a report still `resolved` was not disputed)."""
@@ -99,6 +101,7 @@ def auto_close(session, now=None, batch: int = BATCH) -> int:
             return closed
 
 
+@sqlite.writing()
 def recompute(session, agency_code=None, batch: int = BATCH) -> int:
     """Recompute due_at of the open reports an agency's settings or holidays govern (the
     agency and the units below it; every open report when agency_code is None). Commits
@@ -128,6 +131,7 @@ def recompute(session, agency_code=None, batch: int = BATCH) -> int:
         after = reports[-1].id
 
 
+@sqlite.writing()
 def scan(session, now=None) -> dict:
     """One pass of the scheduled SLA job."""
     return {"overdue": flag_overdue(session, now), "closed": auto_close(session, now)}

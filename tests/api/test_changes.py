@@ -38,13 +38,12 @@ def timeline(caller, report_id):
 
 
 def db_seqs(app, report_ids=None):
+    from hub.models import ReportEvent
     with app.app_context():
-        stmt = "SELECT seq FROM report_events"
+        stmt = sa.select(ReportEvent.seq)
         if report_ids is not None:
-            stmt += " WHERE report_id::text = ANY(:ids)"
-        rows = db.session.execute(sa.text(stmt + " ORDER BY seq"),
-                                  {"ids": list(report_ids or [])}).scalars().all()
-        return rows
+            stmt = stmt.where(ReportEvent.report_id.in_(list(report_ids)))
+        return db.session.execute(stmt.order_by(ReportEvent.seq)).scalars().all()
 
 
 def cursor_of(values) -> str:

@@ -1,5 +1,6 @@
 """Idempotency-Key on writes that create: replay, misuse, scope per client, races."""
 import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -114,8 +115,9 @@ def test_key_expires_after_24_hours(app, sleman):
     payload = report_payload()
     first = create(sleman, payload, "k-old")
     with app.app_context():
-        db.session.execute(sa.text("UPDATE idempotency_records SET created_at = "
-                                   "created_at - interval '25 hours'"))
+        from hub.models import IdempotencyRecord
+        for record in db.session.execute(sa.select(IdempotencyRecord)).scalars():
+            record.created_at -= timedelta(hours=25)
         db.session.commit()
     again = create(sleman, payload, "k-old")
     assert again.status_code == 201, again.get_json()

@@ -10,7 +10,8 @@ from hub.models import Report, ReportEvent, Response
 from tests.faults.conftest import events_counter_held, lock_waiter_pids, terminate
 from tests.helpers import report_payload
 
-pytestmark = pytest.mark.timeout(90)
+# The server ends backends (pg_terminate_backend) and goes away: PostgreSQL itself.
+pytestmark = [pytest.mark.timeout(90), pytest.mark.postgresql_only]
 PROBLEM = "application/problem+json"
 
 

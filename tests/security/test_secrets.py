@@ -21,8 +21,8 @@ def database_text(app) -> str:
     """Every row of every table as text: a plain secret anywhere shows up here."""
     with app.app_context():
         names = data_tables() + ["agencies", "categories"]
-        out = [str(r[0]) for t in names for r in db.session.execute(
-            sa.text(f'SELECT t::text FROM "{t}" t'))]
+        out = [str(tuple(r)) for t in names for r in db.session.execute(
+            sa.select(db.metadata.tables[t]))]
         db.session.remove()
     return "\n".join(out)
 

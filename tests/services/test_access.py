@@ -29,16 +29,29 @@ def moved(national):
 
 @pytest.fixture
 def statements(app, monkeypatch):
-    """Every statement sent to PostgreSQL, through SQLAlchemy or straight on the driver."""
+    """Every statement sent to the database, through SQLAlchemy or straight on the driver
+    (psycopg's cursor on PostgreSQL; SQLite's C cursor cannot be patched, and nothing
+    drives it but SQLAlchemy, whose event sees every statement)."""
+    seen = []
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        def before(conn, cursor, statement, *args):
+            if not statement.startswith("BEGIN"):  # hub.sqlite's, as psycopg's is unseen
+                seen.append(statement)
+        sa.event.listen(engine, "before_cursor_execute", before)
+        yield seen
+        sa.event.remove(engine, "before_cursor_execute", before)
+        return
     import psycopg
-    seen, execute = [], psycopg.Cursor.execute
+    execute = psycopg.Cursor.execute
 
     def counted(cursor, query, *args, **kwargs):
         seen.append(query)
         return execute(cursor, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", counted)
-    return seen
+    yield seen
 
 
 @pytest.mark.parametrize("agency,readable,responsible,contacts", [

@@ -166,6 +166,7 @@ def assert_same_by_key(app, session, ids):
                 assert etag == orm.etag
 
 
+@pytest.mark.postgresql_only  # the JSON built in PostgreSQL
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -180,6 +181,7 @@ def test_generated_reports_read_as_python_writes_them(app, specs):
             db.session.rollback()
 
 
+@pytest.mark.postgresql_only  # the JSON built in PostgreSQL
 def test_every_kind_of_report_at_once(app):
     """The corners side by side, so they are tried on every run whatever hypothesis draws."""
     base = {"title": "Jalan \"rusak\" \\ di Sleman\n\ttab", "body": "Ünïcödé ✓ 😀 \u2028 \x01",
@@ -318,6 +320,7 @@ def test_a_cursor_without_an_offset_is_refused(sleman):
     assert resp.status_code == 400 and resp.get_json()["status"] == 400
 
 
+@pytest.mark.postgresql_only  # the JSON built in PostgreSQL
 def test_reads_keep_their_prepared_statements(app, many, sleman, monkeypatch):
     """A read ends with COMMIT (run_prepared, ends_read): on a ROLLBACK psycopg deallocates
     every statement prepared on the connection, and each read parsed them all again."""

@@ -86,6 +86,7 @@ def test_read_ahead_stops_its_reader_when_the_caller_stops():
     assert not [t for t in threading.enumerate() if t.name == "sync-prefetch"]
 
 
+@pytest.mark.postgresql_only  # COPY writes
 def test_copy_insert_refuses_naive_datetimes_like_a_flush(app):
     with app.app_context():
         row = {"report_id": uuid.uuid4(), "agency_code": "kab-sleman",
@@ -95,6 +96,7 @@ def test_copy_insert_refuses_naive_datetimes_like_a_flush(app):
         db.session.rollback()
 
 
+@pytest.mark.postgresql_only  # EXPLAIN's plan
 def test_ref_lookup_probes_the_unique_index_without_statistics(app, sleman):
     """The per-page lookup of known external ids must probe the (system, external_id)
     index per id even where the table has no statistics (a bulk load ahead of
@@ -126,6 +128,7 @@ def test_ref_lookup_probes_the_unique_index_without_statistics(app, sleman):
         db.session.rollback()
 
 
+@pytest.mark.postgresql_only  # COPY writes
 def test_copy_insert_round_trips_json_text_numbers_and_instants(app, sleman):
     created = sleman.create_report()
     rid = uuid.UUID(created["id"])

@@ -5,6 +5,7 @@ import copy
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,6 +35,7 @@ def _counting_submits(monkeypatch) -> list:
     return submitted
 
 
+@pytest.mark.postgresql_only  # the page writer is PostgreSQL's path
 def test_a_backfill_goes_through_the_page_writer_exactly_once(app, sim, run_sync,
                                                                 monkeypatch):
     sim.generate(650, seed=11)

@@ -3,6 +3,7 @@ import copy
 import csv
 import os
 import shutil
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -232,3 +233,63 @@ def test_a_hub_side_status_change_does_not_stop_a_read_only_connector(app, recap
     result = run(app, recap)
     assert result["status"] == "succeeded", result
     assert len(reports(app)) == 2
+
+
+def test_a_large_recap_while_officers_write_lands_whole(app, recap, inbox, bantul):
+    """A big monthly recap imported while the API keeps writing: on SQLite the writers
+    take turns (none fails "database is locked"), on PostgreSQL they run side by side."""
+    units = ["DPU", "DLH", "DINKES"]
+    rows = [[i, "04/03/2024", f"34{i:07d}", "Budi", f"Jalan berlubang nomor {i} di Jl. "
+             f"Parangtritis km {i % 40}", units[i % 3], "Sudah ditambal" if i % 2 else "-",
+             "Selesai" if i % 2 else "Proses"] for i in range(1, 201)]
+    write_csv(inbox / "rekap-besar.csv", rows)
+    with app.app_context():  # pages of 50: many commits, each racing the officers'
+        from hub.models import Connector
+        conn = db.session.get(Connector, recap)
+        conn.config = {**conn.config, "page_size": 50}
+        db.session.commit()
+    from tests.helpers import report_payload
+    stop, answers = threading.Event(), []
+
+    def officer_writes():
+        while not stop.is_set():
+            answers.append(bantul.post("/reports", json=report_payload()).status_code)
+
+    writers = [threading.Thread(target=officer_writes) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    try:
+        result = run(app, recap)
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(60)
+    assert result["status"] == "succeeded", result
+    assert result["counts"]["created"] == 200 + 100  # every row, and its response
+    assert answers and set(answers) == {201}, sorted(set(answers))
+
+
+def test_an_unexpected_database_error_reads_as_words_not_sql(app, recap, inbox, monkeypatch,
+                                                            caplog):
+    """The run's error is what the officer sees: it says what happened and what to do;
+    the statement and its parameters are in the log only."""
+    write_csv(inbox / "rekap-maret.csv", MARCH)
+    from hub.sync import runner
+
+    def refused(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE connectors SET lease_until=? WHERE id = ?",
+                                      ("2026-12-02", "rekap-bantul"),
+                                      Exception("database is locked"))
+    monkeypatch.setattr(runner, "renew_lease", refused)
+    result = run(app, recap)
+    assert result["status"] == "failed"
+    error = result["error"]
+    assert "database" in error and "next run" in error and "operator" in error, error
+    for technical in ("UPDATE", "lease_until", "rekap-bantul", "[SQL", "parameters",
+                      "OperationalError", "locked"):
+        assert technical not in error, error
+    with app.app_context():
+        from hub.models import Connector
+        last = db.session.execute(sa.select(Connector.last_error)).scalar_one()
+    assert "UPDATE" not in (last or "")
+    assert "UPDATE connectors SET lease_until" in caplog.text  # the operator still has it
