@@ -49,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         from hub import liveness
         liveness.watch(db.engine)
-    migrate.init_app(app, db, directory=str(hub_config.ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(hub_config.migrations_dir()))
     api = HubApi(app, spec_kwargs=API_SPEC)
 
     from hub import api as api_package, errors, health

@@ -1,10 +1,13 @@
-"""`flask --app wsgi hub ...` / `hub ...`: database, seed data, API clients, worker."""
+"""`hub ...` / `flask --app wsgi hub ...`: database, seed data, API clients, worker.
+
+One command group, `hub_cli`, holds every command and sub-group; the console script runs
+it directly and `flask` mounts it as `flask hub`, so both offer the same commands.
+"""
 import secrets
-import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from hub.extensions import db
 
@@ -258,17 +261,16 @@ def sla_recompute(agency):
     click.echo(f"deadlines changed: {recompute(db.session, agency)}")
 
 
+for _group in (connector_cli, holidays_cli, sla_cli):
+    hub_cli.add_command(_group)
+
+
 def init_app(app):
-    hub_cli.add_command(connector_cli)
-    hub_cli.add_command(holidays_cli)
-    hub_cli.add_command(sla_cli)
     app.cli.add_command(hub_cli)
 
 
 def main():
-    """Console script `hub`: the same commands without typing `flask --app wsgi hub`."""
+    """Console script `hub`: the same commands without typing `flask --app wsgi hub`.
+    The app is created only when a command runs, so `hub --help` needs no database."""
     from hub import create_app
-    group = FlaskGroup(create_app=lambda: create_app())
-    group.add_command(hub_cli)
-    sys.argv = [sys.argv[0], "hub", *sys.argv[1:]]
-    group.main()
+    hub_cli.main(prog_name="hub", obj=ScriptInfo(create_app=create_app))

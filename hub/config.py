@@ -8,6 +8,16 @@ import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps its state in <checkout>/var; an installed hub in ./var of where it runs.
+CHECKOUT = (ROOT / "setup.cfg").is_file() and (ROOT / "hub").is_dir()
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts: migrations/ of a checkout, or hub/migrations of a wheel."""
+    installed = Path(__file__).resolve().parent / "migrations"
+    if (installed / "env.py").is_file():
+        return installed
+    return ROOT / "migrations"
 
 
 def _normalise_db_url(url: str) -> str:
@@ -23,7 +33,8 @@ def _int(name: str, default: int) -> int:
 
 
 def from_env() -> dict:
-    var = Path(os.environ.get("HUB_VAR_DIR", ROOT / "var"))
+    default_var = ROOT / "var" if CHECKOUT else Path.cwd() / "var"
+    var = Path(os.environ.get("HUB_VAR_DIR") or default_var)
     db_url = os.environ.get("HUB_DATABASE_URL") or f"sqlite:///{var / 'hub.sqlite3'}"
     secret = os.environ.get("HUB_SECRET_KEY")
     return {
@@ -42,6 +53,8 @@ def from_env() -> dict:
         "HUB_SYNC_LEASE_SECONDS": _int("HUB_SYNC_LEASE_SECONDS", 120),
         # Failed runs in a row before a connector's circuit opens (it is paused).
         "HUB_SYNC_CIRCUIT_THRESHOLD": _int("HUB_SYNC_CIRCUIT_THRESHOLD", 5),
+        # How often each `hub scheduler` enqueues the SLA scan (overdue flags, auto-close).
+        "HUB_SLA_SCAN_SECONDS": float(os.environ.get("HUB_SLA_SCAN_SECONDS", 60)),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": _int("HUB_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
     }
