@@ -59,9 +59,9 @@ def principal_from_request() -> Principal:
     try:
         claims = _verified_claims(token.strip(), current_app.config["SECRET_KEY"])
     except jwt.ExpiredSignatureError:
-        raise _unauthorized("The token has expired; request a new one.")
+        raise _unauthorized("The token has expired; request a new one.") from None
     except jwt.PyJWTError:
-        raise _unauthorized("The token is invalid.")
+        raise _unauthorized("The token is invalid.") from None
     agency, scope = claims.get("agency"), claims.get("scope")
     if not isinstance(agency, str) or not isinstance(scope, str):
         raise _unauthorized("The token is invalid.")

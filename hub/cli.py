@@ -38,7 +38,7 @@ def seed():
 @click.option("--client-id", default=None, help="Defaults to a random id.")
 def create_client(name, agency, scopes, client_id):
     """Create an API client; prints its id and secret once (only a hash is kept)."""
-    from hub.models import SCOPES, Agency, ApiClient, NATIONAL, hash_secret
+    from hub.models import NATIONAL, SCOPES, Agency, ApiClient, hash_secret
     bad = [s for s in scopes.split() if s not in SCOPES]
     if bad:
         raise click.BadParameter(f"unknown scopes {bad}; choose from {' '.join(SCOPES)}")
@@ -130,7 +130,7 @@ def connector_import(path, secrets):
         conn = files.import_document(db.session, files.load_file(path), secrets=values,
                                      who=f"file:{path}")
     except files.FileError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"connector {conn.id} ({conn.kind}) for {conn.agency_code} imported")
 

@@ -26,4 +26,4 @@ def decode(cursor: str | None, arity: int) -> list | None:
             raise ValueError
         return values
     except ValueError:
-        raise invalid()
+        raise invalid() from None

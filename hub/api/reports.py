@@ -13,9 +13,17 @@ from hub.auth import current_principal, require
 from hub.errors import Problem, not_found
 from hub.extensions import db
 from hub.models import Attachment, Report, ReportEvent
-from hub.schemas.reports import (AttachmentOutSchema, DispositionSchema, EventListSchema,
-                                 PageQuerySchema, ReportInSchema, ReportListQuerySchema,
-                                 ReportOutSchema, ReportPageSchema, StatusChangeSchema)
+from hub.schemas.reports import (
+    AttachmentOutSchema,
+    DispositionSchema,
+    EventListSchema,
+    PageQuerySchema,
+    ReportInSchema,
+    ReportListQuerySchema,
+    ReportOutSchema,
+    ReportPageSchema,
+    StatusChangeSchema,
+)
 from hub.services import access, attachments, listing
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
@@ -56,7 +64,7 @@ def list_reports(args):
         try:
             after = (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
         except Exception:
-            raise paging.invalid()
+            raise paging.invalid() from None
         if after[0].tzinfo is None:  # never one of ours: they carry +00:00
             raise paging.invalid()
     filters = {field: args[field] for field in listing.FILTERS if field in args}
@@ -200,7 +208,7 @@ def download_attachment(report_id, attachment_id):
     try:
         att_uuid = uuid.UUID(attachment_id)
     except ValueError:
-        raise not_found("attachment")
+        raise not_found("attachment") from None
     att = db.session.get(Attachment, att_uuid)
     if att is None or att.report_id != report.id:
         raise not_found("attachment")

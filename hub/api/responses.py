@@ -10,8 +10,12 @@ from hub.api.common import BEARER, actor
 from hub.auth import current_principal, require
 from hub.extensions import db
 from hub.models import Response
-from hub.schemas.reports import (PageQuerySchema, ResponseInSchema, ResponseListSchema,
-                                 ResponseOutSchema)
+from hub.schemas.reports import (
+    PageQuerySchema,
+    ResponseInSchema,
+    ResponseListSchema,
+    ResponseOutSchema,
+)
 from hub.services import access
 from hub.services.idempotency import transactional
 from hub.services.representations import response_dict
@@ -34,7 +38,7 @@ def list_responses(args, report_id):
         try:
             key = (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
         except (TypeError, ValueError):
-            raise paging.invalid()
+            raise paging.invalid() from None
         stmt = stmt.where(sa.tuple_(Response.created_at, Response.id) > sa.tuple_(
             sa.literal(key[0], Response.created_at.type), sa.literal(key[1], Response.id.type)))
     rows = db.session.execute(stmt.order_by(Response.created_at, Response.id)

@@ -4,7 +4,6 @@ from collections import Counter
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +17,17 @@ from hub.extensions import db
 from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
-from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
-                                 StatusChangeSchema)
+from hub.schemas.reports import (
+    ExternalRefSchema,
+    ResponseInSchema,
+    SourceReportInSchema,
+    StatusChangeSchema,
+)
 from hub.services import access, events, ingest
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
-from hub.services.tracking import reserve_tracking_ids
 from hub.services.responses import add_response
+from hub.services.tracking import reserve_tracking_ids
 
 log = logging.getLogger(__name__)
 blp = Blueprint("sync", __name__, description="Batched sync for connectors and local systems")
@@ -101,7 +104,7 @@ def _load(schema, data):
     try:
         return schema.load(data)
     except ValidationError as err:
-        raise validation_problem(err.messages)
+        raise validation_problem(err.messages) from err
 
 
 def _target(op: dict):
@@ -226,7 +229,7 @@ def _bulk_creates(operations, claimed: set) -> dict:
     except (Problem, IntegrityError):
         log.warning("bulk create of %d reports failed; taking them one by one", len(built))
         return {}
-    for index, (report, _) in zip(built_at, built):
+    for index, (report, _) in zip(built_at, built, strict=True):
         outcomes[index] = {"status": 201, "result": "created", "id": str(report.id),
                            "tracking_id": report.tracking_id, "version": report.version}
     return outcomes

@@ -13,10 +13,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
-from hub.ids import new_id
 from hub.errors import Problem
-from hub.models import (Agency, Category, Report, ReportAgency, ReportExternalRef,
-                        SourceSystem, utcnow)
+from hub.ids import new_id
+from hub.models import (
+    Agency,
+    Category,
+    Report,
+    ReportAgency,
+    ReportExternalRef,
+    SourceSystem,
+    utcnow,
+)
 from hub.services import events, lifecycle, sla
 from hub.services.access import require_responsible
 from hub.services.tracking import allocate_tracking_ids

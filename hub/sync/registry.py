@@ -31,5 +31,5 @@ def build(row):
     try:
         cls, _ = kinds()[row.kind]
     except KeyError:
-        raise ValueError(f"unknown connector kind '{row.kind}'")
+        raise ValueError(f"unknown connector kind '{row.kind}'") from None
     return cls(row.config, unseal(row.secrets))

@@ -24,4 +24,4 @@ def unseal(token: str | None) -> dict:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
         raise RuntimeError("connector secrets cannot be decrypted: was HUB_SECRET_KEY "
-                           "changed? Re-enter the connector's credentials.")
+                           "changed? Re-enter the connector's credentials.") from None
