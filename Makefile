@@ -5,24 +5,38 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# Every install takes the tested versions from constraints.txt (how to upgrade: see there).
+PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
+PACKAGING := setup.cfg setup.py pyproject.toml simulators/pyproject.toml constraints.txt
 
-.PHONY: demo test bench install services lint clean
+.PHONY: demo test bench install install-demo services lint clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# What the demo needs: the hub and the simulators, nothing of the dev extra.
+$(VENV)/.installed-demo: $(PACKAGING) | $(PY)
+	$(PIP_INSTALL) pip
+	$(PIP_INSTALL) -e . -e ./simulators
 	touch $@
+
+# Development and tests: the hub with its dev extra, and the simulators.
+$(VENV)/.installed: $(PACKAGING) | $(PY)
+	$(PIP_INSTALL) pip
+	$(PIP_INSTALL) -e '.[dev]' -e ./simulators
+	touch $@
+
+install-demo: $(VENV)/.installed-demo
 
 install: $(VENV)/.installed
 
-demo: install
+demo: install-demo
 	$(PY) -m hub.demo
 
 services:
 	bash scripts/ensure-services
 
-test: install services
+test: install services lint
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install services
@@ -33,4 +47,4 @@ lint: install
 	$(VENV)/bin/ruff check hub connectors tests bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache build dist

@@ -79,3 +79,21 @@ def test_demo_syncs_both_ways_within_a_minute(demo):
         return state["per_sumber"].get("hub", 0) >= 1 and state
     _wait(pushed_out, 60, "a hub complaint reaching the local system")
     assert proc.poll() is None, "the demo process must keep running"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_demo_and_its_simulator(demo):
+    proc, hub, sim, _ = demo
+    _wait(lambda: requests.get(hub + "/healthz", timeout=2).status_code == 200, 90,
+          "the hub answering /healthz")
+    assert requests.get(sim + "/_sim/state", timeout=5).status_code == 200
+    proc.send_signal(signal.SIGTERM)  # to the demo alone, as `kill <pid>` would
+    assert proc.wait(timeout=30) is not None
+
+    def simulator_gone():
+        try:
+            requests.get(sim + "/_sim/state", timeout=1)
+        except requests.ConnectionError:
+            return True
+        return False
+    _wait(simulator_gone, 15, "the simulator stopping with the demo")
