@@ -14,16 +14,18 @@ PACKAGING := setup.cfg setup.py pyproject.toml simulators/pyproject.toml constra
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# What the demo needs: the hub and the simulators, nothing of the dev extra.
+# What the demo needs: the hub and the simulators, nothing of the dev extra. The hub is
+# editable; the simulators are a plain install (their dependencies), and run from the
+# checkout, where they come first on sys.path.
 $(VENV)/.installed-demo: $(PACKAGING) | $(PY)
 	$(PIP_INSTALL) pip
-	$(PIP_INSTALL) -e . -e ./simulators
+	$(PIP_INSTALL) -e . ./simulators
 	touch $@
 
 # Development and tests: the hub with its dev extra, and the simulators.
 $(VENV)/.installed: $(PACKAGING) | $(PY)
 	$(PIP_INSTALL) pip
-	$(PIP_INSTALL) -e '.[dev]' -e ./simulators
+	$(PIP_INSTALL) -e '.[dev]' ./simulators
 	touch $@
 
 install-demo: $(VENV)/.installed-demo
