@@ -30,9 +30,11 @@ def demo(tmp_path):
     try:
         yield proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}", tmp_path
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass  # already gone, as after the SIGTERM test
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
 

@@ -21,7 +21,7 @@ SLEMAN_FILE = "mappings/kab-sleman/lapor-sleman.yaml"
 
 def _run(args, **kwargs):
     result = subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                            timeout=300, **kwargs)
+                            timeout=600, **kwargs)
     assert result.returncode == 0, f"{args}:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -49,6 +49,8 @@ def test_flask_hub_is_the_same_group(app):
 
 
 @pytest.mark.slow
+# A fresh venv downloads every dependency (from pip's cache when warm: about a minute).
+@pytest.mark.timeout(900)
 def test_the_wheel_installs_into_an_empty_venv_and_runs_the_readme_commands(tmp_path):
     dist = tmp_path / "dist"
     build = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", dist, ROOT],
