@@ -6,18 +6,34 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# Every install takes the tested versions from constraints.txt (how to upgrade: see there).
+PIP_INSTALL := $(PY) -m pip install --quiet --constraint constraints.txt
+PACKAGING := setup.cfg setup.py pyproject.toml simulators/pyproject.toml constraints.txt
 
-.PHONY: demo test bench install services lint clean
+.PHONY: demo test bench install install-demo services lint clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# What the demo needs: the hub and the simulators, nothing of the dev extra. The hub is
+# editable; the simulators are a plain install (their dependencies), and run from the
+# checkout, where they come first on sys.path.
+$(VENV)/.installed-demo: $(PACKAGING) | $(PY)
+	$(PIP_INSTALL) pip
+	$(PIP_INSTALL) -e . ./simulators
 	touch $@
+
+# Development and tests: the hub with its dev extra, and the simulators.
+$(VENV)/.installed: $(PACKAGING) | $(PY)
+	$(PIP_INSTALL) pip
+	$(PIP_INSTALL) -e '.[dev]' ./simulators
+	touch $@
+
+install-demo: $(VENV)/.installed-demo
 
 install: $(VENV)/.installed
 
-demo: install
+demo: install-demo
 	$(PY) -m hub.demo
 
 services:
@@ -44,7 +60,7 @@ SQLITE_KNOWN_FAILING ?= \
 	tests/webhooks/test_delivery.py::test_redirects_are_not_followed \
 	tests/tasks/test_overdue.py::test_two_scanners_in_threads_flag_each_deadline_exactly_once
 
-test: install services
+test: install services lint
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 	$(PY) -m pytest -n 2 --backend=sqlite $(PYTEST_ARGS) $(SQLITE_TESTS) \
 		$(addprefix --deselect ,$(SQLITE_KNOWN_FAILING))
@@ -57,4 +73,4 @@ lint: install
 	$(VENV)/bin/ruff check hub connectors tests bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache build dist

@@ -59,7 +59,7 @@ def parse_datetime(value, tz: str | None):
             else:
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"'{text}' is not an ISO 8601 timestamp")
+            raise ValueError(f"'{text}' is not an ISO 8601 timestamp") from None
     if parsed.tzinfo is None:
         if not tz:
             raise ValueError(f"timestamp '{value}' has no UTC offset and the connector "
@@ -148,7 +148,7 @@ def render(template, values: dict):
         try:
             return template.format_map(_Dotted(values))
         except (KeyError, ValueError) as exc:
-            raise ConnectorError(f"write template {template!r}: {exc}", retryable=False)
+            raise ConnectorError(f"write template {template!r}: {exc}", retryable=False) from exc
     return template
 
 

@@ -84,7 +84,7 @@ class LaporConnector:
             body = resp.json()
         except ValueError:
             raise ConnectorError(f"{method} {path}: SP4N-LAPOR! answered with invalid JSON",
-                                 detail=resp.text[:200])
+                                 detail=resp.text[:200]) from None
         if not isinstance(body, dict) or "data" not in body:
             raise ConnectorError(f"{method} {path}: SP4N-LAPOR! answered without 'data'",
                                  detail=str(body)[:200])
@@ -310,7 +310,7 @@ def _int(value, field):
         return int(value)
     except (TypeError, ValueError):
         raise ConnectorError(f"the {field} mapping gives '{value}', which is no LAPOR! "
-                             "master id (numbers only)", retryable=False)
+                             "master id (numbers only)", retryable=False) from None
 
 
 def _float(value):
@@ -319,7 +319,7 @@ def _float(value):
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"'{value}' is not a coordinate")
+        raise ValueError(f"'{value}' is not a coordinate") from None
 
 
 CONNECTOR = LaporConnector

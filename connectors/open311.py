@@ -107,7 +107,7 @@ class Open311Connector(Directed):
             return resp.json()
         except ValueError:
             raise ConnectorError(f"{method} {path}: the Open311 server answered with "
-                                 "invalid JSON", detail=resp.text[:200])
+                                 "invalid JSON", detail=resp.text[:200]) from None
 
     def _list(self, path: str, params: dict):
         """Every item of a GET list, page by page when paging is configured. Yields
@@ -384,7 +384,7 @@ def _coord(value):
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"'{value}' is not a coordinate")
+        raise ValueError(f"'{value}' is not a coordinate") from None
 
 
 def _w3c(value: str) -> str:

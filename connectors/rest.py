@@ -105,7 +105,7 @@ class RestConnector(Directed):
             return resp.json()
         except ValueError:
             raise ConnectorError(f"{method} {path}: the local system answered with invalid "
-                                 "JSON", detail=resp.text[:200])
+                                 "JSON", detail=resp.text[:200]) from None
 
     # --- reading ------------------------------------------------------------------------
 

@@ -66,10 +66,11 @@ def create_app(config: dict | None = None) -> Flask:
         if app.config["HUB_SQLITE"]:
             from hub import sqlite
             sqlite.install(db.engine)
-    migrate.init_app(app, db, directory=str(hub_config.ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(hub_config.migrations_dir()))
     api = HubApi(app, spec_kwargs=API_SPEC)
 
-    from hub import api as api_package, errors, health
+    from hub import api as api_package
+    from hub import errors, health
     api_package.register(api)
     errors.register(app, api)
     health.init_app(app)

@@ -1,10 +1,13 @@
-"""`flask --app wsgi hub ...` / `hub ...`: database, seed data, API clients, worker."""
+"""`hub ...` / `flask --app wsgi hub ...`: database, seed data, API clients, worker.
+
+One command group, `hub_cli`, holds every command and sub-group; the console script runs
+it directly and `flask` mounts it as `flask hub`, so both offer the same commands.
+"""
 import secrets
-import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from hub.extensions import db
 
@@ -35,7 +38,7 @@ def seed():
 @click.option("--client-id", default=None, help="Defaults to a random id.")
 def create_client(name, agency, scopes, client_id):
     """Create an API client; prints its id and secret once (only a hash is kept)."""
-    from hub.models import SCOPES, Agency, ApiClient, NATIONAL, hash_secret
+    from hub.models import NATIONAL, SCOPES, Agency, ApiClient, hash_secret
     bad = [s for s in scopes.split() if s not in SCOPES]
     if bad:
         raise click.BadParameter(f"unknown scopes {bad}; choose from {' '.join(SCOPES)}")
@@ -124,7 +127,7 @@ def connector_import(path, secrets):
         conn = files.import_document(db.session, files.load_file(path), secrets=values,
                                      who=f"file:{path}")
     except files.FileError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"connector {conn.id} ({conn.kind}) for {conn.agency_code} imported")
 
@@ -352,21 +355,17 @@ def secret_key_reseal():
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
+for _group in (connector_cli, holidays_cli, sla_cli, agency_cli, source_system_cli,
+               client_cli, secret_key_cli):
+    hub_cli.add_command(_group)
+
+
 def init_app(app):
-    hub_cli.add_command(connector_cli)
-    hub_cli.add_command(holidays_cli)
-    hub_cli.add_command(sla_cli)
-    hub_cli.add_command(agency_cli)
-    hub_cli.add_command(source_system_cli)
-    hub_cli.add_command(client_cli)
-    hub_cli.add_command(secret_key_cli)
     app.cli.add_command(hub_cli)
 
 
 def main():
-    """Console script `hub`: the same commands without typing `flask --app wsgi hub`."""
+    """Console script `hub`: the same commands without typing `flask --app wsgi hub`.
+    The app is created only when a command runs, so `hub --help` needs no database."""
     from hub import create_app
-    group = FlaskGroup(create_app=lambda: create_app())
-    group.add_command(hub_cli)
-    sys.argv = [sys.argv[0], "hub", *sys.argv[1:]]
-    group.main()
+    hub_cli.main(prog_name="hub", obj=ScriptInfo(create_app=create_app))

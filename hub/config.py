@@ -8,6 +8,16 @@ import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps its state in <checkout>/var; an installed hub in ./var of where it runs.
+CHECKOUT = (ROOT / "setup.cfg").is_file() and (ROOT / "hub").is_dir()
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts: migrations/ of a checkout, or hub/migrations of a wheel."""
+    installed = Path(__file__).resolve().parent / "migrations"
+    if (installed / "env.py").is_file():
+        return installed
+    return ROOT / "migrations"
 
 
 def _normalise_db_url(url: str) -> str:
@@ -23,7 +33,8 @@ def _int(name: str, default: int) -> int:
 
 
 def from_env() -> dict:
-    var = Path(os.environ.get("HUB_VAR_DIR", ROOT / "var"))
+    default_var = ROOT / "var" if CHECKOUT else Path.cwd() / "var"
+    var = Path(os.environ.get("HUB_VAR_DIR") or default_var)
     db_url = os.environ.get("HUB_DATABASE_URL") or f"sqlite:///{var / 'hub.sqlite3'}"
     return {
         "SQLALCHEMY_DATABASE_URI": _normalise_db_url(db_url),
@@ -60,6 +71,8 @@ def from_env() -> dict:
         # Reverse proxies in front of the hub whose X-Forwarded-For is trusted: without
         # it every caller behind a proxy shares the proxy's address (and its limits).
         "HUB_PROXY_HOPS": _int("HUB_PROXY_HOPS", 0),
+        # How often each `hub scheduler` enqueues the SLA scan (overdue flags, auto-close).
+        "HUB_SLA_SCAN_SECONDS": float(os.environ.get("HUB_SLA_SCAN_SECONDS", 60)),
         # Request bodies above this are refused with 413 before they are parsed.
         "MAX_CONTENT_LENGTH": _int("HUB_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
         # Seconds from a request's start for its body to arrive (under gunicorn), else 408:

@@ -9,6 +9,7 @@ every few seconds both ways, and serves the hub.
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -108,17 +109,42 @@ def _post_demo_reports(app, client_id, secret):
 
 
 def start_simulator(port: int, api_key: str):
+    # Its own process group, so stopping it reaches anything it starts too.
     proc = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
                              "--api-key", api_key, "--activity-interval", "8",
                              "--generate", "25"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     for _ in range(100):
         try:
             requests.get(f"http://127.0.0.1:{port}/_sim/state", timeout=1)
             return proc
         except requests.ConnectionError:
+            if proc.poll() is not None:
+                break
             time.sleep(0.1)
+    stop_simulator(proc)
     raise SystemExit(f"the Sleman simulator did not start on port {port}")
+
+
+def stop_simulator(proc) -> None:
+    """SIGTERM to the simulator's process group; SIGKILL if it lingers."""
+    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _exit_on_sigterm(signum, _frame):
+    # SIGTERM (systemd, docker stop, kill) ends the demo like Ctrl-C: through the
+    # `finally` that stops the simulator, which would otherwise keep running alone.
+    raise SystemExit(128 + signum)
 
 
 def connect_simulator(app, port: int, api_key: str):
@@ -162,15 +188,24 @@ def main():
     # A development hub: with no HUB_SECRET_KEY it makes its own random key, kept in
     # var/secret-key (hub.keys), instead of refusing to start.
     os.environ.setdefault("HUB_ENV", "development")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # The demo is plain http on the loopback: a Secure-only session cookie would not stick.
     app = create_app({"HUB_UI_COOKIE_SECURE": False})
     creds = prepare(app)
     sim = None
-    if not args.no_simulator:
-        key = secrets.token_urlsafe(12)
-        sim = start_simulator(args.simulator_port, key)
-        connect_simulator(app, args.simulator_port, key)
-        run_scheduler(app)
+    try:
+        if not args.no_simulator:
+            key = secrets.token_urlsafe(12)
+            sim = start_simulator(args.simulator_port, key)
+            connect_simulator(app, args.simulator_port, key)
+            run_scheduler(app)
+        serve(app, args, creds, sim)
+    finally:
+        if sim:
+            stop_simulator(sim)
+
+
+def serve(app, args, creds, sim) -> None:
     url = f"http://{args.host}:{args.port}"
     lines = [f"LAPOR! hub demo on {url}",
              f"  API docs:   {url}/api/v1/docs",
@@ -190,11 +225,7 @@ def main():
     Path(app.config["HUB_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     (Path(app.config["HUB_VAR_DIR"]) / "demo-credentials.txt").write_text(text + "\n")
     print(text, flush=True)
-    try:
-        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
-    finally:
-        if sim:
-            sim.terminate()
+    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ def demo(tmp_path):
     try:
         yield proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}", tmp_path
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass  # already gone, as after the SIGTERM test
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
 
@@ -154,3 +156,21 @@ def test_readme_api_walkthrough_runs_on_the_embedded_default(demo):
     assert len(response_items) == 1, ours
     assert response_items[0]["response"]["body"] == "Penambalan dijadwalkan Kamis."
     assert [item["report"]["status"] for item in ours][-1] == "resolved"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_demo_and_its_simulator(demo):
+    proc, hub, sim, _ = demo
+    _wait(lambda: requests.get(hub + "/healthz", timeout=2).status_code == 200, 90,
+          "the hub answering /healthz")
+    assert requests.get(sim + "/_sim/state", timeout=5).status_code == 200
+    proc.send_signal(signal.SIGTERM)  # to the demo alone, as `kill <pid>` would
+    assert proc.wait(timeout=30) is not None
+
+    def simulator_gone():
+        try:
+            requests.get(sim + "/_sim/state", timeout=1)
+        except requests.ConnectionError:
+            return True
+        return False
+    _wait(simulator_gone, 15, "the simulator stopping with the demo")

@@ -16,7 +16,7 @@ class HubParser(FlaskParser):
         except json.JSONDecodeError:
             raise
         except (RecursionError, ValueError) as exc:
-            raise json.JSONDecodeError(f"Invalid JSON: {exc.__class__.__name__}", "", 0)
+            raise json.JSONDecodeError(f"Invalid JSON: {exc.__class__.__name__}", "", 0) from exc
 
 
 # Installed before the blueprint modules below are imported: flask-smorest binds the

@@ -138,7 +138,7 @@ def _key(ident: str):
         return uuid.UUID(ident)
     except ValueError:
         if not _TRACKING.match(ident):
-            raise not_found()
+            raise not_found() from None
         return ident
 
 

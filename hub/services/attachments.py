@@ -8,8 +8,8 @@ from pathlib import Path
 
 from flask import current_app
 
-from hub.ids import new_id
 from hub.errors import Problem
+from hub.ids import new_id
 from hub.models import Attachment, utcnow
 from hub.services import events
 from hub.services.reports import Actor, _bump
@@ -69,7 +69,7 @@ def save(session, report, upload, actor: Actor, response_id=None) -> Attachment:
             data.decode("utf-8")
         except UnicodeDecodeError:
             raise Problem(415, "Unsupported attachment type",
-                          "Text attachments must be UTF-8.", slug="unsupported-type")
+                          "Text attachments must be UTF-8.", slug="unsupported-type") from None
     declared = (upload.mimetype or "").lower()
     if declared and declared != "application/octet-stream" and declared != detected:
         raise Problem(415, "Attachment type mismatch",

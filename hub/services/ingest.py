@@ -96,8 +96,8 @@ def insert_rows(session, table: sa.Table, rows: list[dict]) -> None:
         return
     names = list(dict.fromkeys(name for row in rows for name in row))
     procs = [_copy_processor(table.c[name], dialect) for name in names]
-    plain = [name for name, proc in zip(names, procs) if proc is None]
-    processed = [(name, proc) for name, proc in zip(names, procs) if proc is not None]
+    plain = [name for name, proc in zip(names, procs, strict=True) if proc is None]
+    processed = [(name, proc) for name, proc in zip(names, procs, strict=True) if proc is not None]
     names = plain + [name for name, _ in processed]  # the order the rows are written in
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     raw = session.connection().connection.driver_connection

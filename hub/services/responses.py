@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from hub.ids import new_id
 from hub.errors import Problem
+from hub.ids import new_id
 from hub.models import Response, ResponseExternalRef, utcnow
 from hub.services import events, sla
 from hub.services.access import require_responsible

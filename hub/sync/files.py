@@ -32,7 +32,8 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
         spec = doc["connector"]
         cid, kind, agency = spec["id"], spec["kind"], spec["agency"]
     except (KeyError, TypeError):
-        raise FileError("the file needs connector.id, connector.kind and connector.agency")
+        raise FileError(
+            "the file needs connector.id, connector.kind and connector.agency") from None
     if kind not in registry.kinds():
         raise FileError(f"unknown connector kind '{kind}' (known: "
                         f"{', '.join(registry.kinds())})")

@@ -344,7 +344,7 @@ class RecordApplier:
         except ValidationError as err:
             flat = flatten_errors(err.messages)
             raise Problem(422, "Invalid record", "The local record does not pass the hub's "
-                          "validation.", errors=flat)
+                          "validation.", errors=flat) from err
 
     def _hold(self, rec, reason, missing, detail) -> None:
         held = self.session.execute(sa.select(HeldRecord).where(

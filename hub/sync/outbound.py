@@ -13,8 +13,16 @@ import sqlalchemy as sa
 
 from connectors.base import ConnectorError
 from hub.extensions import db
-from hub.models import (OutboundPush, Report, ReportAgency, ReportEvent, ReportExternalRef,
-                        Response, ResponseExternalRef, utcnow)
+from hub.models import (
+    OutboundPush,
+    Report,
+    ReportAgency,
+    ReportEvent,
+    ReportExternalRef,
+    Response,
+    ResponseExternalRef,
+    utcnow,
+)
 from hub.services.access import scope
 from hub.sync.inbound import connector_principal
 from hub.sync.mapping import MappingSet

@@ -147,7 +147,6 @@ def enqueue_sla_scan(force: bool = False) -> bool:
     """The SLA scan (overdue flags, auto-close) at most every HUB_SLA_SCAN_SECONDS per
     scheduler. Two schedulers scanning at once is harmless (see hub.tasks.sla); the
     interval only saves work."""
-    import os
     import time
 
     from flask import current_app
@@ -155,8 +154,7 @@ def enqueue_sla_scan(force: bool = False) -> bool:
     from hub.tasks.queue import enqueue
     from hub.tasks.sla import scan_job
     global _last_sla_scan
-    every = float(current_app.config.get("HUB_SLA_SCAN_SECONDS")
-                  or os.environ.get("HUB_SLA_SCAN_SECONDS", 60))
+    every = current_app.config["HUB_SLA_SCAN_SECONDS"]
     now = time.monotonic()
     if not force and _last_sla_scan is not None and now - _last_sla_scan < every:
         return False

@@ -1,5 +1,6 @@
 """GET /changes: the ordered change feed, exactly once, per tenant, under concurrency."""
 import base64
+import itertools
 import json
 import threading
 import time
@@ -369,7 +370,7 @@ def test_three_writers_one_reader_limit_seven(app, make_caller):
     assert not read.is_alive() and not any(t.is_alive() for t in threads)
     assert not errors, errors
     assert len(seen) == len(set(seen))
-    assert all(a < b for a, b in zip(seen, seen[1:]))
+    assert all(a < b for a, b in itertools.pairwise(seen))
     all_seqs = db_seqs(app)
     assert len(all_seqs) == 3 * 4 * 3
     assert set(seen) == set(all_seqs)

@@ -81,7 +81,7 @@ def test_list_filters_and_keyset_pages(sleman):
     made = [sleman.create_report(channel="sms" if i % 2 else "web") for i in range(7)]
     seen, cursor = [], None
     while True:
-        query = f"/reports?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        query = "/reports?limit=3" + (f"&cursor={cursor}" if cursor else "")
         page = sleman.get(query).get_json()
         seen += [r["id"] for r in page["items"]]
         cursor = page["next_cursor"]

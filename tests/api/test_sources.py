@@ -5,7 +5,6 @@ import pytest
 
 from hub.extensions import db
 from hub.models import Report
-
 from tests.helpers import report_payload
 
 PROBLEM = "application/problem+json"

@@ -11,8 +11,15 @@ from hub.api.sync import OperationSchema
 from hub.models import CHANNELS, CLASSIFICATIONS, STATUSES, VISIBILITIES
 from hub.schemas.fastload import DEFER, FastLoad
 from hub.schemas.fields import OUT_OF_RANGE
-from hub.schemas.reports import (ExternalRefSchema, LocationSchema, PrivacySchema, ReporterSchema,
-                                 ReportInSchema, ResponseInSchema, SourceReportInSchema)
+from hub.schemas.reports import (
+    ExternalRefSchema,
+    LocationSchema,
+    PrivacySchema,
+    ReporterSchema,
+    ReportInSchema,
+    ResponseInSchema,
+    SourceReportInSchema,
+)
 
 WELL_FORMED = {
     "title": "Jalan berlubang di Jl. Kaliurang", "body": "Lubang besar di depan pasar.",

@@ -27,7 +27,8 @@ def reports(app, sleman, national, tmp_path, monkeypatch):
                                      occurred_at=None, location={"text": "Pasar Godean"})
     assert upload(sleman, plain["id"], tiny_png(), "foto.png", "image/png").status_code == 201
     synced = sleman.put("/sources/lapor-sleman/reports/A-1", json={
-        "title": "Sampah menumpuk", "body": "Di pinggir jalan", "category": "infrastruktur.drainase",
+        "title": "Sampah menumpuk", "body": "Di pinggir jalan",
+        "category": "infrastruktur.drainase",
         "channel": "instagram", "source_updated_at": "2026-11-20T10:00:00+07:00"})
     assert synced.status_code == 201, synced.get_json()
     moved = national.create_report()

@@ -71,7 +71,7 @@ def test_reordered_duplicated_replayed_changes_converge(app, history, data):
     for n, record_versions in enumerate(history):
         key = f"{run}-{n}"
         steps = sorted(step for step, _ in record_versions)  # local status only advances
-        for index, (step, (_, title)) in enumerate(zip(steps, record_versions)):
+        for index, (step, (_, title)) in enumerate(zip(steps, record_versions, strict=True)):
             in_order.append(_record(key, index, step, title))
     deliveries = data.draw(st.permutations(in_order))
     deliveries = deliveries + data.draw(st.lists(st.sampled_from(in_order), max_size=6))

@@ -6,8 +6,15 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models import (Connector, HeldRecord, Report, ReportExternalRef, Response,
-                        ResponseExternalRef, SyncRun)
+from hub.models import (
+    Connector,
+    HeldRecord,
+    Report,
+    ReportExternalRef,
+    Response,
+    ResponseExternalRef,
+    SyncRun,
+)
 from hub.sync import files, registry
 from simulators.lapor.testing import run_simulator
 

@@ -6,8 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models import (HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef,
-                        SyncRun)
+from hub.models import HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef, SyncRun
 from hub.sync import files
 from simulators.open311.testing import run_simulator
 

@@ -1,4 +1,5 @@
 """Real RQ workers on real Redis: scheduling, one run per connector, SIGKILL mid-run."""
+import itertools
 import subprocess
 import time
 import uuid
@@ -61,7 +62,7 @@ def test_two_workers_one_run_per_connector(app, sim, connector, queue_name):
     with app.app_context():
         rows = db.session.execute(sa.select(SyncRun.started_at, SyncRun.ended_at)
                                   .order_by(SyncRun.started_at)).all()
-    for (_, end), (start, _) in zip(rows, rows[1:]):
+    for (_, end), (start, _) in itertools.pairwise(rows):
         assert end <= start, "two runs of one connector overlapped"
 
 

@@ -207,6 +207,22 @@ def test_the_scheduler_runs_the_sla_scan(app, runner, monkeypatch):
     assert len(overdue_events(app)) == 2
 
 
+def test_hub_sla_scan_seconds_sets_the_schedulers_interval(app, runner, monkeypatch):
+    from hub import config as hub_config
+    from hub.tasks import jobs
+    monkeypatch.setenv("HUB_SLA_SCAN_SECONDS", "0")
+    assert hub_config.from_env()["HUB_SLA_SCAN_SECONDS"] == 0
+    monkeypatch.setitem(app.config, "HUB_SLA_SCAN_SECONDS", 0)
+    monkeypatch.setattr(jobs, "_last_sla_scan", None)
+    make_reports(app, 1)
+    assert runner.invoke(args=["hub", "scheduler", "--once"]).exit_code == 0
+    assert len(overdue_events(app)) == 1
+    # With no interval, the very next tick scans again and flags the new report.
+    make_reports(app, 1)
+    assert runner.invoke(args=["hub", "scheduler", "--once"]).exit_code == 0
+    assert len(overdue_events(app)) == 2
+
+
 def test_an_rq_worker_runs_the_scan_job(app):
     from redis import Redis
     from rq import Queue

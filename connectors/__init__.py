@@ -1,0 +1,1 @@
+"""Connectors to local complaint systems, one module per kind (see connectors/base.py)."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of the report-exchange API (they also generate the OpenAPI)."""
