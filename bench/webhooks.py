@@ -265,7 +265,7 @@ def _with_hanging(url, otok, wtok, receiver, subscribers, hanging, reports, rate
                         timeout=30).json()["items"]
     healthy_paths = ["/one"] + [f"/s{k}" for k in range(1, subscribers)]
     try:
-        for sub, dead in zip(subs[-hanging:], stuck):
+        for sub, dead in zip(subs[-hanging:], stuck, strict=False):
             path = sub["url"][len(receiver.url):]
             requests.patch(f"{url}/api/v1/webhooks/{sub['id']}", json={"url": dead.url + path},
                            headers={"Authorization": f"Bearer {otok}"},

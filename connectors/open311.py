@@ -20,8 +20,15 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import (DEFAULTS_SCHEMA, DIRECTION_SCHEMA, ConnectorError, Directed,
-                             LocalRecord, Page, direction_of)
+from connectors.base import (
+    DEFAULTS_SCHEMA,
+    DIRECTION_SCHEMA,
+    ConnectorError,
+    Directed,
+    LocalRecord,
+    Page,
+    direction_of,
+)
 
 CONFIG_SCHEMA = {
     "type": "object",

@@ -11,8 +11,15 @@ import orjson
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import (DEFAULTS_SCHEMA, DIRECTION_SCHEMA, ConnectorError, Directed,
-                             LocalRecord, Page, direction_of)
+from connectors.base import (
+    DEFAULTS_SCHEMA,
+    DIRECTION_SCHEMA,
+    ConnectorError,
+    Directed,
+    LocalRecord,
+    Page,
+    direction_of,
+)
 
 RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating server
 

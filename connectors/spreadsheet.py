@@ -412,7 +412,8 @@ class SpreadsheetConnector(ReadOnly):
         delimiter = ","
         for d in ",;\t":
             head = [row for _, row in zip(range(HEADER_SCAN_ROWS),
-                                          csv.reader(io.StringIO(text), delimiter=d))]
+                                          csv.reader(io.StringIO(text), delimiter=d),
+                                          strict=False)]
             if any(title in {_norm(c) for c in row} for row in head):
                 delimiter = d
                 break
@@ -513,7 +514,7 @@ class SpreadsheetConnector(ReadOnly):
             if path.suffix.lower() not in READABLE:
                 raise ValueError("only .csv and .xlsx files are read (save it as .xlsx)")
             rows = self._table(path, data)
-            head = [row for _, row in zip(range(HEADER_SCAN_ROWS), rows)]
+            head = [row for _, row in zip(range(HEADER_SCAN_ROWS), rows, strict=False)]
             start, positions = self._header(head, specs)
         except ValueError as exc:
             if stream == "reports":  # reported once, not once per stream

@@ -61,9 +61,9 @@ def principal_from_request() -> Principal:
     try:
         claims = _verified_claims(token.strip())
     except jwt.ExpiredSignatureError:
-        raise _unauthorized("The token has expired; request a new one.")
+        raise _unauthorized("The token has expired; request a new one.") from None
     except (jwt.PyJWTError, ValueError, TypeError):
-        raise _unauthorized("The token is invalid.")
+        raise _unauthorized("The token is invalid.") from None
     if not client_state.still_valid(claims["sub"], claims["gen"]):
         raise _unauthorized("The token's client was deactivated, deleted or given a new "
                             "secret; request a new token with the current credentials.")

@@ -201,7 +201,7 @@ def put_mappings(body, connector_id):
     try:
         files.replace_mappings(db.session, conn.id, tables, current_principal().client_id)
     except files.FileError as exc:
-        raise Problem(422, "Validation failed", str(exc), slug="validation")
+        raise Problem(422, "Validation failed", str(exc), slug="validation") from None
     db.session.commit()
     from hub.sync.runner import replay_held
     replay_held(conn, {})

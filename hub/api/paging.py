@@ -60,6 +60,6 @@ def decode(cursor: str | None, *kinds) -> tuple | None:
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError("wrong shape")
-        return tuple(kind(value) for kind, value in zip(kinds, values))
+        return tuple(kind(value) for kind, value in zip(kinds, values, strict=False))
     except (ValueError, TypeError, OverflowError, RecursionError):
         raise invalid() from None

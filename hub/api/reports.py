@@ -12,9 +12,17 @@ from hub.auth import current_principal, require
 from hub.errors import Problem, not_found
 from hub.extensions import db
 from hub.models import Attachment, Report, ReportEvent
-from hub.schemas.reports import (AttachmentOutSchema, DispositionSchema, EventListSchema,
-                                 PageQuerySchema, ReportInSchema, ReportListQuerySchema,
-                                 ReportOutSchema, ReportPageSchema, StatusChangeSchema)
+from hub.schemas.reports import (
+    AttachmentOutSchema,
+    DispositionSchema,
+    EventListSchema,
+    PageQuerySchema,
+    ReportInSchema,
+    ReportListQuerySchema,
+    ReportOutSchema,
+    ReportPageSchema,
+    StatusChangeSchema,
+)
 from hub.services import access, attachments, listing
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
@@ -186,7 +194,7 @@ def download_attachment(report_id, attachment_id):
     try:
         att_uuid = uuid.UUID(attachment_id)
     except ValueError:
-        raise not_found("attachment")
+        raise not_found("attachment") from None
     att = db.session.get(Attachment, att_uuid)
     if att is None or att.report_id != report.id:
         raise not_found("attachment")

@@ -8,8 +8,12 @@ from hub.api.common import BEARER, actor
 from hub.auth import current_principal, require
 from hub.extensions import db
 from hub.models import Response
-from hub.schemas.reports import (PageQuerySchema, ResponseInSchema, ResponseListSchema,
-                                 ResponseOutSchema)
+from hub.schemas.reports import (
+    PageQuerySchema,
+    ResponseInSchema,
+    ResponseListSchema,
+    ResponseOutSchema,
+)
 from hub.services import access
 from hub.services.idempotency import transactional
 from hub.services.representations import response_dict

@@ -3,10 +3,10 @@ import logging
 from collections import Counter
 from types import SimpleNamespace
 
+import psycopg
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
-import psycopg
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.api import plainjson
@@ -19,13 +19,17 @@ from hub.input_guard import checks_items_alone, find_nul, nul_problem
 from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
-from hub.schemas.reports import (ExternalRefSchema, ResponseInSchema, SourceReportInSchema,
-                                 StatusChangeSchema)
+from hub.schemas.reports import (
+    ExternalRefSchema,
+    ResponseInSchema,
+    SourceReportInSchema,
+    StatusChangeSchema,
+)
 from hub.services import access, events, ingest, source_systems
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
-from hub.services.tracking import reserve_tracking_ids
 from hub.services.responses import add_response
+from hub.services.tracking import reserve_tracking_ids
 
 log = logging.getLogger(__name__)
 blp = Blueprint("sync", __name__, description="Batched sync for connectors and local systems")
@@ -102,7 +106,7 @@ def _load(schema, data):
     try:
         return schema.load(data)
     except ValidationError as err:
-        raise validation_problem(err.messages)
+        raise validation_problem(err.messages) from None
 
 
 def _target(op: dict):
@@ -265,7 +269,7 @@ def _bulk_creates(operations, claimed: set, skip=()) -> dict:
     except (Problem, IntegrityError, psycopg.IntegrityError) + ITEM_DATA_ERRORS:
         log.warning("bulk create of %d reports failed; taking them one by one", len(built))
         return {}
-    for index, (report, _) in zip(built_at, built):
+    for index, (report, _) in zip(built_at, built, strict=False):
         outcomes[index] = {"status": 201, "result": "created", "id": str(report.id),
                            "tracking_id": report.tracking_id, "version": report.version}
     return outcomes

@@ -2,7 +2,8 @@
 `data`. One builder for both, so a delivery and the feed agree on every seq.
 
 An item shows the report as it was at its event (hub.services.snapshots), seen with the
-reader's rights (the privacy rules applied to the report as it is now), and the response a `response.created` event is about (null otherwise).
+reader's rights (the privacy rules applied to the report as it is now), and the response
+a `response.created` event is about (null otherwise).
 An event that recorded no state of its own (report.overdue changes nothing) shows the
 state of the report's previous event; an event older than recorded states shows the
 report as it is now.

@@ -11,10 +11,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
 
-from hub.ids import new_id
 from hub.errors import Problem
-from hub.models import (Agency, Category, Report, ReportAgency, ReportExternalRef,
-                        utcnow)
+from hub.ids import new_id
+from hub.models import Agency, Category, Report, ReportAgency, ReportExternalRef, utcnow
 from hub.services import events, lifecycle, sla, source_systems
 from hub.services.access import require_responsible
 from hub.services.tracking import allocate_tracking_ids

@@ -39,7 +39,7 @@ def build_from(kind: str, agency: str, config: dict, secrets: dict | None = None
     try:
         cls, _ = kinds()[kind]
     except KeyError:
-        raise ValueError(f"unknown connector kind '{kind}'")
+        raise ValueError(f"unknown connector kind '{kind}'") from None
     config, secrets, extra = destinations.prepare(kind, agency, config, secrets,
                                                   resolve=resolve)
     return cls(config, secrets, **extra)

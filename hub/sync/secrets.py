@@ -36,7 +36,7 @@ def unseal(token: str | None) -> dict:
     except InvalidToken:
         raise RuntimeError("stored secrets cannot be decrypted: was HUB_SECRET_KEY "
                            "changed without keeping the old one in "
-                           "HUB_SECRET_KEY_PREVIOUS? Re-enter the credentials.")
+                           "HUB_SECRET_KEY_PREVIOUS? Re-enter the credentials.") from None
 
 
 def reseal(token: str | None) -> str | None:

@@ -75,9 +75,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "action.select_all": "Pilih semua",
         "flash.paused": "Konektor dijeda.",
         "recap.title": "Unggah rekap",
-        "recap.help": "Berkas .xlsx atau .csv; masuk ke folder kotak masuk konektor ini dan dibaca pada sinkronisasi berikutnya.",
+        "recap.help": "Berkas .xlsx atau .csv; masuk ke folder kotak masuk konektor ini dan dibaca pada sinkronisasi berikutnya.",  # noqa: E501
         "recap.upload": "Unggah",
-        "recap.saved": "Rekap {name} tersimpan di kotak masuk; dibaca pada sinkronisasi berikutnya.",
+        "recap.saved": "Rekap {name} tersimpan di kotak masuk; dibaca pada sinkronisasi berikutnya.",  # noqa: E501
         "recap.bad_name": "Pilih berkas rekap .xlsx atau .csv.",
         "recap.too_large": "Berkas lebih dari {mb} MB; pecah rekap menjadi beberapa berkas.",
         "recap.empty": "Berkas kosong.",
@@ -507,7 +507,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "action.select_all": "Select all",
         "flash.paused": "Connector paused.",
         "recap.title": "Upload a recap",
-        "recap.help": "An .xlsx or .csv file; it goes into this connector's inbox folder and is read at the next sync.",
+        "recap.help": "An .xlsx or .csv file; it goes into this connector's inbox folder and is read at the next sync.",  # noqa: E501
         "recap.upload": "Upload",
         "recap.saved": "Recap {name} saved in the inbox; it is read at the next sync.",
         "recap.bad_name": "Choose an .xlsx or .csv recap file.",

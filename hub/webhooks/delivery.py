@@ -90,7 +90,7 @@ def send(url: str, message_id: str, body: str, secrets_: list[str], limits: Limi
         # Again now: DNS may have changed since subscribing.
         ssrf.check_url(url, allow=limits.allow)
         timeout = limits.timeout
-        with _http(limits.allow).post(url, data=body.encode(), headers=headers, allow_redirects=False,
+        with _http(limits.allow).post(url, data=body.encode(), headers=headers, allow_redirects=False,  # noqa: E501
                           timeout=(min(5.0, timeout), timeout), stream=True) as resp:
             outcome.status_code = resp.status_code
             outcome.response_headers = {k: v for k, v in list(resp.headers.items())[:30]}

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from hub.models import (
     EVENT_TYPES,
     ApiClient,
-    Report,
     ReportAgency,
     ReportEvent,
     WebhookDelivery,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hub import egress
 from hub.extensions import db
 from hub.models import Connector, SyncRun
-from hub.sync import files, registry
+from hub.sync import files
 from hub.sync.runner import run_connector
 from tests.ui.conftest import login, page_csrf
 

@@ -3,8 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models import (HeldRecord, Report, ReportEvent, ReportExternalRef, Response,
-                        SyncRecordError)
+from hub.models import HeldRecord, Report, ReportEvent, ReportExternalRef, Response, SyncRecordError
 from hub.sync import files
 
 
@@ -36,8 +35,8 @@ def test_full_backfill_then_incremental(app, sim, run_sync):
     events_before = _count(app, ReportEvent)
     # Incremental: one new complaint, one status change, one response.
     new = sim.control("aduan", {"judul": "Lampu PJU mati", "kategori": "PJU", "opd": "DPUPKP"})
-    sim.control(f"aduan/1/status", {"status": "Selesai"})
-    sim.control(f"aduan/2/tanggapan", {"isi": "Sudah ditangani"})
+    sim.control("aduan/1/status", {"status": "Selesai"})
+    sim.control("aduan/2/tanggapan", {"isi": "Sudah ditangani"})
     third = run_sync()
     assert third["status"] == "succeeded", third
     assert third["counts"]["created"] == 2  # the complaint and the response

@@ -5,8 +5,8 @@ from tests.sync.conftest import connector, run_sync, sim, sleman_doc  # noqa: F4
 from tests.ui.conftest import page_csrf
 
 
-def test_saving_from_the_queue_replays_and_lists_what_arrived(app, officer, sim, connector,
-                                                               run_sync):
+def test_saving_from_the_queue_replays_and_lists_what_arrived(app, officer, sim, connector,  # noqa: F811
+                                                               run_sync):  # noqa: F811
     sim.control("aduan", {"judul": "Izin usaha lama belum terbit", "kategori": "IZIN",
                           "opd": "DPUPKP"})
     sim.control("aduan", {"judul": "Temuan inspektorat soal pungutan", "kategori": "PJU",

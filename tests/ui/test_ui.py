@@ -69,7 +69,7 @@ def test_login_bad_password_and_unknown_user(client, make_user):
 
 
 def test_lockout_after_repeated_failures(app, client, make_user):
-    uid = make_user("a@slemankab.go.id")
+    uid = make_user("a@slemankab.go.id")  # noqa: F841
     for _ in range(5):
         login(client, "a@slemankab.go.id", "wrong")
     # Locked: even the right password is refused, with the lockout message.

@@ -107,7 +107,8 @@ def test_parallel_wrong_passwords_check_no_more_than_the_limit(app, make_user, m
         statuses.append(c.post("/ui/login", environ_base=env, data={
             "email": OFFICER, "password": "wrong", "csrf_token": token}).status_code)
 
-    threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens)]
+    threads = [threading.Thread(target=attempt, args=pair)
+               for pair in zip(clients, tokens, strict=False)]
     for t in threads:
         t.start()
     for t in threads:
