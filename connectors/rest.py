@@ -16,8 +16,15 @@ import orjson
 import requests
 
 from connectors import fieldmap, http
-from connectors.base import (DEFAULTS_SCHEMA, DIRECTION_SCHEMA, ConnectorError, Directed,
-                             LocalRecord, Page, direction_of)
+from connectors.base import (
+    DEFAULTS_SCHEMA,
+    DIRECTION_SCHEMA,
+    ConnectorError,
+    Directed,
+    LocalRecord,
+    Page,
+    direction_of,
+)
 from connectors.declarative import auth as authmod
 from connectors.declarative import cursor as cursormod
 from connectors.declarative import paginate, select
@@ -189,11 +196,12 @@ class RestConnector(Directed):
 
     def _children(self, cfg: dict, parent: Parent, parent_rec: LocalRecord, since, gaps):
         if parent.embedded:
-            return [select.Selected((item, parent_rec.raw)) for item, _ in select.select(
-                parent_rec.raw, parent.records_path or None,
-                f"{parent.stream} {parent_rec.external_id}")] \
-                if select.is_wild(parent.records_path) or \
-                fieldmap.get_path(parent_rec.raw, parent.records_path) is not None else []
+            path = parent.records_path
+            if not select.is_wild(path) and fieldmap.get_path(parent_rec.raw, path) is None:
+                return []  # a complaint without follow-ups may leave the array out
+            where = f"{parent.stream} record {parent_rec.external_id}"
+            return [select.Selected((item, parent_rec.raw))
+                    for item, _ in select.select(parent_rec.raw, path, where)]
         listing = cfg["list"]
         path = Parent.child_path(listing["path"], parent_rec.external_id)
         kids = []

@@ -120,7 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
         with lock:
             ids = [add_pengaduan(rng, start + timedelta(seconds=i * 60))
                    for i in range(count)]
-            for i in range(responses):
+            for _ in range(responses):
                 pid = rng.choice(ids)
                 at = state["pengaduan"][pid]["updated_at"] + timedelta(minutes=5)
                 add_tanggapan(pid, min(at, now()), "Sudah kami teruskan ke dinas terkait.",
