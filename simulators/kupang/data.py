@@ -1,13 +1,13 @@
 """Reports and comments as e-Lapor Kupang keeps them (its Prisma schema: Report, Comment,
 User, OPD), generated from the app's real seed data: its 52 OPD names and its category
-tree (shared/realworld/fixtures/kupang/)."""
+tree (fixtures/, copied unchanged from the project's real-world fixtures,
+fixtures/kupang/ of GitHub Joshtri/e-lapor-kab-kupang's seed)."""
 import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-FIXTURES = Path("/work/shared/realworld/fixtures/kupang")
-_HERE_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 STATUSES = ("PENDING", "PROSES", "SELESAI", "DITOLAK")
 FIRST = ("Yohanes", "Maria", "Agustinus", "Fransiska", "Petrus", "Yuliana", "Markus",
          "Theresia", "Dominggus", "Elisabeth", "Nikolas", "Ansela", "Simon", "Veronika")
@@ -22,10 +22,7 @@ COMPLAINTS = ("Jalan rusak dan berlubang di {place}", "Air bersih tidak mengalir
 
 
 def _fixture(name: str):
-    for base in (FIXTURES, _HERE_FIXTURES):
-        if (base / name).exists():
-            return json.loads((base / name).read_text(encoding="utf-8"))
-    raise FileNotFoundError(f"{name}: neither {FIXTURES} nor {_HERE_FIXTURES} has it")
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def opd_names() -> list[str]:
