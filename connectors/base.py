@@ -47,6 +47,9 @@ class Page:
     records: list[LocalRecord]
     cursor: dict                     # the stream state after this page
     rejected: list[tuple[dict, str]] = field(default_factory=list)  # (raw, why) unparsable
+    # What the stream could not see (a capped page size, a listing shorter than its
+    # total): set on its last page; the run then cannot count as succeeded.
+    incomplete: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.cursor = not_ahead_of_now(self.cursor)

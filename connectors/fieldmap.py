@@ -2,9 +2,12 @@
 
 A field spec is either a dotted path into the local record ("pelapor.nama") or a mapping
 {path, map?, default?, type?}: `map` translates literal values (e.g. true -> public),
-`type` converts (datetime, date, bool, str, float).
+`type` converts (datetime, date, bool, str, float). Instead of `path`: `const` (a fixed
+value), `template` ("{bupatiStatus}/{opdStatus}": several local fields read as one) or
+`parent_path` (a field of the record that holds this one, e.g. a follow-up's complaint).
 """
 import functools
+import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -105,14 +108,25 @@ class Extractor:
         for hub_field, spec in fields.items():
             if isinstance(spec, str):
                 spec = {"path": spec}
-            parts = None if "const" in spec else tuple(spec["path"].split("."))
+            if "const" in spec or "template" in spec:
+                parts = None
+            elif "parent_path" in spec:
+                parts = ("^",) + tuple(spec["parent_path"].split("."))
+            elif "path" in spec:
+                parts = tuple(spec["path"].split("."))
+            else:
+                raise ConnectorError(f"field {hub_field}: give path, parent_path, template "
+                                     "or const", retryable=False)
             self.fields.append((hub_field, spec, parts, _value_map(spec)))
 
-    def __call__(self, record: dict) -> dict:
+    def __call__(self, record: dict, parent=None) -> dict:
         out = {}
         for hub_field, spec, parts, value_map in self.fields:
             if parts is None:
-                value = spec["const"]
+                value = spec["const"] if "const" in spec else \
+                    fill(spec["template"], record)
+            elif parts[0] == "^":
+                value = _walk(parent, parts[1:], _MISSING)
             elif len(parts) == 1 and type(record) is dict:  # the common flat field
                 value = record.get(parts[0], _MISSING)
             else:
@@ -127,6 +141,17 @@ class Extractor:
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{hub_field}: {exc}") from None
         return out
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def fill(template: str, record) -> str:
+    """A template over a local record's fields: "{a}/{b.c}"; a missing field reads ""."""
+    def one(match):
+        value = get_path(record, match.group(1).strip())
+        return "" if value is None else str(value)
+    return _PLACEHOLDER.sub(one, template)
 
 
 def extract(record: dict, fields: dict, tz: str | None) -> dict:

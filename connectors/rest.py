@@ -1,7 +1,12 @@
-"""Declarative REST/JSON connector: most regional apps (Laravel, CodeIgniter) fit it.
+"""Declarative REST/JSON connector: most regional apps (Laravel, CodeIgniter, Next.js)
+fit it.
 
-Everything system-specific is configuration (see mappings/kab-sleman/lapor-sleman.yaml):
-base URL, auth, list endpoints and their pagination, field paths, write endpoints.
+Everything system-specific is a manifest (see mappings/kab-sleman/lapor-sleman.yaml and
+mappings/kab-kupang/elapor-kupang.yaml, and "REST connector manifest" in the README):
+base URL, authenticator, streams with their requester (path, params), paginator, record
+selector, incremental cursor and partition router (a stream read under another's
+records), field paths with their transformations, and write endpoints. The parts live in
+connectors/declarative/; this module puts them together.
 """
 import time
 from collections import deque
@@ -20,6 +25,10 @@ from connectors.base import (
     Page,
     direction_of,
 )
+from connectors.declarative import auth as authmod
+from connectors.declarative import cursor as cursormod
+from connectors.declarative import paginate, select
+from connectors.declarative.partition import Parent
 
 RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating server
 
@@ -32,10 +41,11 @@ CONFIG_SCHEMA = {
                      "default": None},
         "timeout_seconds": {"type": "number", "default": 30},
         "auth": {"type": "object", "title": "Authentication", "properties": {
-            "type": {"enum": ["none", "api_key_header", "basic", "bearer",
-                              "oauth2_client_credentials"]},
+            "type": {"enum": list(authmod.KINDS)},
             "header": {"type": "string"}, "token_url": {"type": "string"},
-            "username": {"type": "string"}, "scope": {"type": "string"}}},
+            "username": {"type": "string"}, "scope": {"type": "string"},
+            "login_path": {"type": "string"}, "cookie": {"type": "string"},
+            "token_path": {"type": "string"}, "body": {"type": "object"}}},
         "streams": {"type": "object"},
         "write": {"type": "object"},
         "direction": DIRECTION_SCHEMA,
@@ -55,52 +65,41 @@ class RestConnector(Directed):
         self.tz = config.get("timezone")
         self.timeout = float(config.get("timeout_seconds", 30))
         self.http = session or requests.Session()
-        self._oauth_token = None
+        self.auth = authmod.Authenticator(config.get("auth"), self.secrets, self.http,
+                                          self.base_url, self.timeout)
         self.direction = direction_of(config, bool(config.get("write")))
         self.streams = self.streams_read(tuple(config.get("streams", {})))
         self._extractors: dict = {}
+        self._parents: dict = {}
+        for name, cfg in (config.get("streams") or {}).items():
+            if not isinstance(cfg, dict):
+                raise ConnectorError(f"stream {name}: expected a mapping", retryable=False)
+            if "parent" in cfg:
+                self._parents[name] = Parent(cfg["parent"], name, config["streams"])
+            listing = cfg.get("list") or {}
+            cursormod.check(listing.get("since_format"), listing.get("since_timezone"),
+                            f"stream {name}")
+            kind = (listing.get("pagination") or {}).get("type", "none")
+            if kind not in paginate.KINDS:
+                raise ConnectorError(f"stream {name}: pagination.type {kind!r} is not one "
+                                     f"of {', '.join(paginate.KINDS)}", retryable=False)
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    def _auth_headers(self) -> dict:
-        auth = self.config.get("auth") or {"type": "none"}
-        kind = auth.get("type", "none")
-        if kind == "api_key_header":
-            return {auth.get("header", "X-API-Key"): self.secrets.get("api_key", "")}
-        if kind == "bearer":
-            return {"Authorization": f"Bearer {self.secrets.get('token', '')}"}
-        if kind == "basic":
-            import base64
-            pair = f"{auth.get('username', '')}:{self.secrets.get('password', '')}"
-            return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
-        if kind == "oauth2_client_credentials":
-            return {"Authorization": f"Bearer {self._oauth()}"}
-        return {}
-
-    def _oauth(self) -> str:
-        if self._oauth_token and self._oauth_token[1] > time.time() + 30:
-            return self._oauth_token[0]
-        auth = self.config["auth"]
-        data = {"grant_type": "client_credentials",
-                "client_id": self.secrets.get("client_id", ""),
-                "client_secret": self.secrets.get("client_secret", "")}
-        if auth.get("scope"):
-            data["scope"] = auth["scope"]
-        body = self._send("POST", auth["token_url"], data=data, authenticate=False)
-        if not isinstance(body, dict) or "access_token" not in body:
-            raise ConnectorError("the OAuth2 token endpoint returned no access_token",
-                                 retryable=False)
-        self._oauth_token = (body["access_token"], time.time() + float(body.get("expires_in",
-                                                                                 300)))
-        return self._oauth_token[0]
-
     def _send(self, method: str, path: str, *, authenticate: bool = True, **kwargs):
         url = path if path.startswith("http") else self.base_url + path
-        headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
-        if authenticate:
-            headers.update(self._auth_headers())
-        resp = http.request(self.http, method, url, path, system="the local system",
-                            timeout=self.timeout, headers=headers, **kwargs)
+        extra = kwargs.pop("headers", {})
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json", **extra}
+            if authenticate:
+                headers.update(self.auth.headers())
+            resp = http.request(self.http, method, url, path, system="the local system",
+                                timeout=self.timeout, headers=headers, **kwargs)
+            if resp.status_code == 401 and authenticate and self.auth.renewable and \
+                    attempt == 1:
+                self.auth.forget()  # the session or token ran out: log in again, once
+                continue
+            break
         http.raise_for_status(resp, method, path, system="the local system")
         if resp.status_code == 204 or not resp.content:
             return None
@@ -116,86 +115,130 @@ class RestConnector(Directed):
 
     # --- reading ------------------------------------------------------------------------
 
-    def read(self, stream: str, cursor: dict | None):
-        cfg = self.config["streams"][stream]
-        listing = cfg["list"]
-        pagination = listing.get("pagination", {"type": "none"})
-        since = (cursor or {}).get("since")
+    def _listing(self, listing: dict, since: str | None, path: str | None = None):
+        """The pages of one list endpoint: (selected records, paginator, more?) each.
+        The paginator's `gaps` say, at the end, what the listing could not see."""
+        path = path or listing["path"]
+        where = f"GET {path}"
         params = dict(listing.get("params", {}))
         if since and listing.get("since_param"):
-            params[listing["since_param"]] = since
-        size = int(pagination.get("size", 100))
-        page_no = int(pagination.get("start", 1))
-        offset, next_token = 0, None
+            params[listing["since_param"]] = cursormod.format_since(
+                since, listing.get("since_format"), listing.get("since_timezone") or self.tz,
+                where)
+        records_path = listing.get("records_path", "data")
+        pager = paginate.Paginator(listing.get("pagination"), where)
+        for _ in range(int(listing.get("max_pages", 100000))):
+            body = self._send("GET", path, params={**params, **pager.query()})
+            selected = select.select(body, records_path, where)
+            counted = select.top_level(body, records_path)
+            more = pager.advance(body, len(selected if counted is None else counted))
+            yield selected, pager, more
+            if not more:
+                return
+        raise ConnectorError(f"{where}: more than max_pages pages; stopping")
+
+    def read(self, stream: str, cursor: dict | None):
+        if stream in self._parents:
+            yield from self._read_children(stream, cursor)
+            return
+        cfg = self.config["streams"][stream]
+        listing = cfg["list"]
+        since = (cursor or {}).get("since")
+        newest_first = listing.get("order") == "newest_first"
         # The keys of the last few pages, not of the whole run: enough to catch a server
         # that serves the same page again (a stall, a page repeated), while memory stays
         # flat however many records a backfill reads.
         recent: deque = deque(maxlen=RECENT_PAGES)
         high_water = since
-        for _ in range(int(listing.get("max_pages", 100000))):
-            query = dict(params)
-            kind = pagination.get("type", "none")
-            if kind == "page":
-                query[pagination.get("page_param", "page")] = page_no
-                query[pagination.get("size_param", "per_page")] = size
-            elif kind == "offset":
-                query[pagination.get("offset_param", "offset")] = offset
-                query[pagination.get("limit_param", "limit")] = size
-            elif kind == "cursor":
-                if pagination.get("size_param"):  # keyset APIs usually take a size too
-                    query[pagination["size_param"]] = size
-                if next_token:
-                    query[pagination.get("cursor_param", "cursor")] = next_token
-            body = self._send("GET", listing["path"], params=query)
-            items = fieldmap.get_path(body, listing.get("records_path", "data")) \
-                if listing.get("records_path", "data") else body
-            if not isinstance(items, list):
-                raise ConnectorError(f"GET {listing['path']}: expected a list at "
-                                     f"'{listing.get('records_path', 'data')}', got "
-                                     f"{type(items).__name__}")
-            records, rejected = [], []
-            for raw in items:
-                try:
-                    records.append(self._record(stream, cfg, raw))
-                except ValueError as exc:
-                    rejected.append((raw, str(exc)))
-            keys = {(r.external_id, r.updated_at) for r in records}
-            if items and keys and keys <= set().union(*recent):
-                raise ConnectorError(f"GET {listing['path']}: page {page_no} repeats records "
-                                     "already read in this run; the local system's paging "
-                                     "is inconsistent, stopping before anything is skipped")
-            recent.append(keys)
-            stamps = [r.updated_at for r in records if r.updated_at is not None]
-            if stamps:
-                newest = max(stamps).astimezone(timezone.utc).isoformat()
-                high_water = max(high_water, newest) if high_water else newest
-            yield Page(records, {"since": high_water}, rejected)
-            if kind == "none" or not items:
-                return
-            if kind == "page":
-                last = fieldmap.get_path(body, pagination["last_page_path"]) \
-                    if pagination.get("last_page_path") else None
-                if (last is not None and page_no >= int(last)) or \
-                        (last is None and len(items) < size):
-                    return
-                page_no += 1
-            elif kind == "offset":
-                if len(items) < size:
-                    return
-                offset += len(items)
-            elif kind == "cursor":
-                next_token = fieldmap.get_path(body, pagination["next_path"])
-                if not next_token:
-                    return
-        raise ConnectorError(f"GET {listing['path']}: more than max_pages pages; stopping")
+        for selected, pager, more in self._listing(listing, since):
+            records, rejected = self._records(stream, cfg, selected)
+            self._check_repeat(records, recent, listing["path"], pager)
+            high_water = _newest(records, high_water)
+            gaps = [] if more else pager.gaps
+            # Newest first, the first page already holds the newest stamp: the cursor
+            # moves only once the whole listing is read, or a crash would skip the rest.
+            # A listing not seen whole keeps the cursor where it was.
+            at = since if newest_first or gaps else high_water
+            yield Page(records, {"since": at}, rejected, gaps)
+            if newest_first and not more and not gaps:
+                yield Page([], {"since": high_water})
 
-    def _record(self, stream: str, cfg: dict, raw) -> LocalRecord:
+    def _read_children(self, stream: str, cursor: dict | None):
+        """A stream under its parent's records: kept inside each (an embedded array) or
+        a request per parent. One page per page of parents."""
+        parent = self._parents[stream]
+        cfg = self.config["streams"][stream]
+        parent_cfg = self.config["streams"][parent.stream]
+        since = (cursor or {}).get("since")
+        recent: deque = deque(maxlen=RECENT_PAGES)
+        high_water, gaps = since, []
+        listed = self._listing(parent_cfg["list"], since if parent.incremental else None)
+        for selected, pager, more in listed:
+            records, rejected = [], []
+            parents, parent_rejected = self._records(parent.stream, parent_cfg, selected)
+            for raw, why in parent_rejected:
+                # Its children cannot be told which complaint they belong to: kept as a
+                # failure of this stream too, never dropped in silence.
+                rejected.append((raw, f"its {parent.stream} record is unreadable: {why}"))
+            for parent_rec in parents:
+                for kid in self._children(cfg, parent, parent_rec, since, gaps):
+                    try:
+                        records.append(self._record(stream, cfg, kid.record, parent_rec))
+                    except ValueError as exc:
+                        rejected.append((kid.record, str(exc)))
+            self._check_repeat(records, recent, parent_cfg["list"]["path"], pager)
+            high_water = _newest(parents, high_water)
+            if not more:
+                gaps = gaps + pager.gaps
+            at = since if gaps or (more and parent_cfg["list"].get("order") ==
+                                   "newest_first") else high_water
+            yield Page(records, {"since": at}, rejected, gaps if not more else [])
+
+    def _children(self, cfg: dict, parent: Parent, parent_rec: LocalRecord, since, gaps):
+        if parent.embedded:
+            path = parent.records_path
+            if not select.is_wild(path) and fieldmap.get_path(parent_rec.raw, path) is None:
+                return []  # a complaint without follow-ups may leave the array out
+            where = f"{parent.stream} record {parent_rec.external_id}"
+            return [select.Selected((item, parent_rec.raw))
+                    for item, _ in select.select(parent_rec.raw, path, where)]
+        listing = cfg["list"]
+        path = Parent.child_path(listing["path"], parent_rec.external_id)
+        kids = []
+        for selected, pager, more in self._listing(listing, since, path):
+            kids.extend(select.Selected((item, parent_rec.raw)) for item, _ in selected)
+            if not more:
+                gaps.extend(pager.gaps)
+        return kids
+
+    def _records(self, stream: str, cfg: dict, selected) -> tuple[list, list]:
+        records, rejected = [], []
+        for item, holder in selected:
+            try:
+                records.append(self._record(stream, cfg, item, holder))
+            except ValueError as exc:
+                rejected.append((item, str(exc)))
+        return records, rejected
+
+    @staticmethod
+    def _check_repeat(records, recent, path, pager) -> None:
+        keys = {(r.external_id, r.updated_at) for r in records}
+        if keys and keys <= set().union(*recent):
+            raise ConnectorError(f"GET {path}: {pager.read_label} repeats records already read "
+                                 "in this run; the local system's paging is inconsistent, "
+                                 "stopping before anything is skipped")
+        recent.append(keys)
+
+    def _record(self, stream: str, cfg: dict, raw, parent=None) -> LocalRecord:
+        """One local record; `parent` is the record holding it (a LocalRecord of the
+        parent stream, or the object whose array held it), for parent_path fields."""
         if not isinstance(raw, dict):
             raise ValueError("record is not a JSON object")
         extractor = self._extractors.get(stream)
         if extractor is None:
             extractor = self._extractors[stream] = fieldmap.Extractor(cfg["fields"], self.tz)
-        flat = extractor(raw)
+        parent_raw = parent.raw if isinstance(parent, LocalRecord) else parent
+        flat = extractor(raw, parent_raw)
         external_id = flat.pop("external_id", None)
         if external_id in (None, ""):
             raise ValueError("record has no id")
@@ -203,6 +246,8 @@ class RestConnector(Directed):
         if "updated_at" in cfg["fields"] and updated_at is None:
             raise ValueError("record has no last-modified time")
         report_ref = flat.pop("report_external_id", None)
+        if report_ref is None and isinstance(parent, LocalRecord):
+            report_ref = parent.external_id
         fields: dict = {}
         for path, value in flat.items():
             parent, _, key = path.partition(".")
@@ -275,6 +320,14 @@ class RestConnector(Directed):
         stream = next(iter(self.config["streams"]))  # configured, even when push-only
         next(iter(self.read(stream, {"since": datetime.now(timezone.utc).isoformat()})))
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000)}
+
+
+def _newest(records, high_water):
+    stamps = [r.updated_at for r in records if r.updated_at is not None]
+    if not stamps:
+        return high_water
+    newest = max(stamps).astimezone(timezone.utc).isoformat()
+    return max(high_water, newest) if high_water else newest
 
 
 CONNECTOR = RestConnector

@@ -102,11 +102,12 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
     run_id = run.id
     counts = dict(run.counts)
     error, retryable = None, True
+    unseen: list[str] = []  # what a stream could not see: the run is then not succeeded
     try:
         connector = registry.build(conn)
         replay_held(conn, counts, run_id, owner)
         for stream in connector.streams:
-            _read_stream(conn, connector, stream, counts, run_id, owner)
+            unseen += _read_stream(conn, connector, stream, counts, run_id, owner)
         from hub.sync.outbound import push, skip_all
         if getattr(connector, "writable", True):
             push(conn, connector, counts, owner)
@@ -134,7 +135,7 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         # words go to the log only.
         log.exception("sync run %s of %s failed", run_id, connector_id)
         error = officer_message(exc, run_id)
-    _finish(connector_id, run_id, counts, error, retryable, owner)
+    _finish(connector_id, run_id, counts, error, retryable, owner, unseen)
     return run_id
 
 
@@ -153,7 +154,8 @@ def officer_message(exc: Exception, run_id) -> str:
             f"(run {run_id}, details in the hub's log).")
 
 
-def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
+def _read_stream(conn, connector, stream, counts, run_id, owner) -> list[str]:
+    """Read one stream into the hub; returns what it could not see (empty: all)."""
     state = db.session.get(StreamState, (conn.id, stream))
     cursor = dict(state.cursor) if state and state.cursor else None
     if cursor and cursor.get("since") and conn.lookback_seconds:
@@ -173,6 +175,7 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
     else:
         pages = prefetched(_read_pages(connector, stream, cursor))  # a thread will do
     last_keys: set = set()
+    unseen: list[str] = []
     applier = RecordApplier(db.session, conn, mappings)
     writer = PageWriter(applier, stream, owner) if pipelined else None
     try:
@@ -186,6 +189,7 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
                                      "page before it; the local system's paging does not "
                                      "advance, stopping before anything is skipped")
             last_keys = keys
+            unseen += page.incomplete
             if writer is None:
                 _apply(applier, conn, stream, page, counts, run_id, owner)
                 continue
@@ -215,6 +219,7 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> None:
             if done is not None and error is None:
                 _count(done.prepared.outcomes, counts)
             writer.close()
+    return unseen
 
 
 def _settle(writer, applier, conn, stream, counts, run_id, owner) -> bool:
@@ -279,6 +284,7 @@ class ReadPage(NamedTuple):
     records: list
     raws: list
     rejected: list
+    incomplete: list = []
 
 
 def _read_pages(connector, stream, cursor, in_child: bool = False):
@@ -294,7 +300,8 @@ def _read_pages(connector, stream, cursor, in_child: bool = False):
         for page in pages:
             now = datetime.now(timezone.utc)
             yield ReadPage(page.cursor, [record_to_json(r, now) for r in page.records],
-                           [r.raw for r in page.records], page.rejected)
+                           [r.raw for r in page.records], page.rejected,
+                           list(getattr(page, "incomplete", None) or []))
 
 
 def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int:
@@ -318,7 +325,7 @@ def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int
     return replayed
 
 
-def _finish(connector_id, run_id, counts, error, retryable, owner) -> None:
+def _finish(connector_id, run_id, counts, error, retryable, owner, unseen=()) -> None:
     run = db.session.get(SyncRun, run_id)
     conn = db.session.get(Connector, connector_id)
     now = utcnow()
@@ -326,7 +333,14 @@ def _finish(connector_id, run_id, counts, error, retryable, owner) -> None:
     run.cursor_after = {s.stream: s.cursor for s in db.session.execute(
         sa.select(StreamState).where(StreamState.connector_id == connector_id)).scalars()}
     conn.last_run_at = now
-    if error is None:
+    if error is None and unseen:
+        # Everything read was taken, but not everything there was: never "succeeded",
+        # and the officer is told what was left unread and what to change.
+        run.status = "partial"
+        run.error = conn.last_error = "not everything was read: " + "; ".join(unseen)
+        conn.failure_streak = 0
+        conn.next_run_at = now + timedelta(seconds=conn.interval_seconds)
+    elif error is None:
         run.status = "partial" if counts.get("failed") or counts.get("push_failed") \
             else "succeeded"
         conn.failure_streak, conn.last_error, conn.last_success_at = 0, None, now
