@@ -81,7 +81,9 @@ def test_the_wheel_installs_into_an_empty_venv_and_runs_the_readme_commands(tmp_
     shutil.copy(ROOT / SLEMAN_FILE, work / SLEMAN_FILE)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "PYTHON"))}
     env.update(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'state' / 'hub.sqlite3'}",
-               HUB_VAR_DIR=str(tmp_path / "state"))
+               HUB_VAR_DIR=str(tmp_path / "state"),
+               # As an operator must: the hub refuses to start without a strong key.
+               HUB_SECRET_KEY="wheel-test-key-0123456789-abcdefghijklmnopqrstuvwxyz")
     where = _run([bin_dir / "python", "-c", "import hub; print(hub.__file__)"], cwd=work,
                  env=env).stdout
     assert where.startswith(str(env_dir)), where

@@ -125,8 +125,10 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         db.session.rollback()
         error = "another worker took over this connector's lease (this run was too slow)"
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
+        from hub import sqlite
         from hub.errors import database_unavailable
-        if database_unavailable(exc):
+        if database_unavailable(exc) and not sqlite.is_busy(exc):
+            # (SQLite's "busy" is no outage: the run is recorded, the next one goes on.)
             # Not the connector's failure: nothing can be recorded now, the run row is
             # closed as abandoned by the next run, and the circuit must not count it.
             raise

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.models import ApiClient, Report, ReportEvent, hash_secret
 from tests.faults.tcp_proxy import CuttableProxy
-from tests.helpers import Caller, report_payload
+from tests.helpers import Caller, claim_systems, report_payload
 
 pytestmark = pytest.mark.timeout(120)
 PROBLEM = "application/problem+json"
@@ -50,7 +50,11 @@ def caller(app, cut_app):
     client = cut_app.test_client()
     token = client.post("/api/v1/auth/token", json={"client_id": "cut", "client_secret": "s"})
     assert token.status_code == 200, token.get_data(as_text=True)
-    return Caller(client, token.get_json()["access_token"], "kab-sleman")
+    # Claimed before any cut (on the uncut app): the claim's own COMMIT is not under test.
+    claim_systems(app, "kab-sleman", ["sleman-app"])
+    caller = Caller(client, token.get_json()["access_token"], "kab-sleman")
+    caller.claims_systems = False
+    return caller
 
 
 def _batch(prefix: str, n: int = 25) -> dict:

@@ -33,6 +33,8 @@ def _start(app, redis_url, *args, database_url=None):
                HUB_DATABASE_URL=database_url or app.config["SQLALCHEMY_DATABASE_URI"],
                HUB_REDIS_URL=redis_url, HUB_SECRET_KEY=app.config["SECRET_KEY"],
                HUB_RECONNECT_MAX_SECONDS="2", PYTHONUNBUFFERED="1",
+               # The simulator and the webhook receiver live on the loopback.
+               HUB_CONNECTOR_ALLOW_NETWORKS="127.0.0.0/8",
                **{k: str(v) for k, v in FAST.items()})
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "hub", *args],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE,

@@ -3,6 +3,7 @@ import copy
 import csv
 import os
 import shutil
+import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -279,7 +280,7 @@ def test_an_unexpected_database_error_reads_as_words_not_sql(app, recap, inbox, 
     def refused(*args, **kwargs):
         raise sa.exc.OperationalError("UPDATE connectors SET lease_until=? WHERE id = ?",
                                       ("2026-12-02", "rekap-bantul"),
-                                      Exception("database is locked"))
+                                      sqlite3.OperationalError("database is locked"))
     monkeypatch.setattr(runner, "renew_lease", refused)
     result = run(app, recap)
     assert result["status"] == "failed"
