@@ -83,7 +83,10 @@ def test_the_wheel_installs_into_an_empty_venv_and_runs_the_readme_commands(tmp_
     env.update(HUB_DATABASE_URL=f"sqlite:///{tmp_path / 'state' / 'hub.sqlite3'}",
                HUB_VAR_DIR=str(tmp_path / "state"),
                # As an operator must: the hub refuses to start without a strong key.
-               HUB_SECRET_KEY="wheel-test-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+               HUB_SECRET_KEY="wheel-test-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+               # The Sleman demo file points at the simulator on loopback, which an operator
+               # must allow explicitly.
+               HUB_CONNECTOR_ALLOW_NETWORKS="127.0.0.0/8")
     where = _run([bin_dir / "python", "-c", "import hub; print(hub.__file__)"], cwd=work,
                  env=env).stdout
     assert where.startswith(str(env_dir)), where
