@@ -66,6 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
         if app.config["HUB_SQLITE"]:
             from hub import sqlite
             sqlite.install(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            from hub import postgresql
+            postgresql.install(db.engine)
     migrate.init_app(app, db, directory=str(hub_config.migrations_dir()))
     api = HubApi(app, spec_kwargs=API_SPEC)
 

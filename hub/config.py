@@ -92,7 +92,6 @@ DEFAULTS = {
     # No pool_pre_ping: hub.liveness checks a pooled connection without a round trip.
     # Recycling bounds how long a connection a firewall dropped silently can linger.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
-    "JSON_SORT_KEYS": False,
 }
 
 

@@ -29,11 +29,11 @@ def register(api):
                          sources, sync)
     for module in (auth, directory, reports, responses, sources, sync, changes, connectors):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
-    from hub.api import sla  # per-agency SLA limits and holidays (issue #5)
+    from hub.api import sla  # per-agency SLA limits and holidays
     api.register_blueprint(sla.blp, url_prefix="/api/v1")
-    from hub.api import stats  # the indicators (issue #4)
+    from hub.api import stats  # the indicators
     api.register_blueprint(stats.blp, url_prefix="/api/v1")
-    from hub.api import webhooks  # subscriptions and the delivery log (issue #5)
+    from hub.api import webhooks  # subscriptions and the delivery log
     api.register_blueprint(webhooks.blp, url_prefix="/api/v1")
     from hub.api import source_systems  # who may write under which system name
     api.register_blueprint(source_systems.blp, url_prefix="/api/v1")

@@ -47,8 +47,8 @@ def ref_hashes(session, system: str, external_ids: list) -> dict:
     LATERAL subquery over the unnested ids), whatever the table's statistics say. As
     `system = $1 AND external_id = ANY($2)` the plan hung on them: without statistics
     (a bulk load outrunning autovacuum's ANALYZE, or autovacuum off) the planner guessed
-    the system to hold a few hundred refs, scanned all of them and filtered, and a page
-    of a million-record backfill took 200 ms on this lookup alone, growing with the table."""
+    the system to hold a few hundred refs, scanned all of them and filtered, and a page's
+    lookup grew with the table."""
     return {row.external_id: row.payload_hash for row in
             probe_refs(session, system, external_ids, ReportExternalRef.payload_hash)}
 
@@ -107,7 +107,7 @@ def insert_rows(session, table: sa.Table, rows: list[dict]) -> None:
             f"COPY {table_name} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
         # Binary: values go out in PostgreSQL's own wire form, typed by the columns' real
         # types from the catalog; no text to escape on this side nor to parse on the
-        # server's (text COPY cost ~7x the client CPU and ~4x the server time per row).
+        # server's, where text COPY spends most of its time.
         copy.set_types([types[name] for name in names])
         for row in rows:
             get = row.get

@@ -14,14 +14,13 @@ equal (after JSON parse, with types) on generated reports and callers:
   trailing zeros and follow the session's TimeZone);
 - floats as Python's repr: an integral value keeps its ".0" (PostgreSQL prints "7");
   otherwise PostgreSQL's shortest round-trip form is repr's for |x| < 1e15, which covers
-  lat and lon. That form needs extra_float_digits >= 1, the default since PostgreSQL 12
-  (a server set to 0 or less would round to 15 digits);
+  lat and lon. That form needs extra_float_digits >= 1 (a server set to 0 or less would
+  round to 15 digits), which hub.extensions sets on every connection;
 - refs by id, attachments by creation (then id), the report's own attachments only.
 
-The text is built with concat() rather than json_build_object: the same output, and
-about a third less of PostgreSQL's CPU for a page of 100 (2.1 -> 1.4 ms without refs and
-attachments; json_build_object looks up the type of each of its 48 arguments on every
-call). concat() writes NULL as nothing, so every
+The text is built with concat() rather than json_build_object: the same output for less
+of PostgreSQL's CPU (json_build_object looks up the type of each of its 48 arguments on
+every call). concat() writes NULL as nothing, so every
 nullable value is COALESCEd to `null` here, decided from the model's own nullability.
 """
 from hub.models import Attachment, Report, ReportExternalRef

@@ -193,11 +193,6 @@ def category_rule(session, category_code, rules: dict) -> str | None:
     return None
 
 
-def tier_for(session, category_code, rules: dict) -> str:
-    """The tier of a category under these rules; standard when no rule covers it."""
-    return category_rule(session, category_code, rules) or "standard"
-
-
 # --- the calendar -----------------------------------------------------------------------
 
 def _holidays_by_agency(session, year: int) -> dict:
@@ -225,10 +220,6 @@ def holidays(session, agency_code, year: int) -> set[date]:
         memo[key] = set(by_agency.get(None, ())).union(
             *(by_agency.get(code, ()) for code in chain))
     return memo[key]
-
-
-def is_working_day(session, day: date, agency_code=None) -> bool:
-    return day.weekday() < 5 and day not in holidays(session, agency_code, day.year)
 
 
 def add_working_days(session, start: datetime, days: int, agency_code=None) -> datetime:

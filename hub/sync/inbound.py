@@ -82,7 +82,7 @@ class RecordApplier:
     def __init__(self, session, conn, mappings):
         # The session itself, not Flask-SQLAlchemy's scoped proxy: the rules read
         # session.info several times per record, and each proxied access looks the
-        # session up again (~7 % of a backfill).
+        # session up again, a measurable share of a backfill.
         if isinstance(session, scoped_session):
             session = session()
         # What the rules need of the connector, read once: the ORM row expires at every

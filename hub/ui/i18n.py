@@ -238,7 +238,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "event.report.dispositioned": "Didisposisikan",
         "event.response.created": "Tanggapan ditambahkan",
         "event.attachment.added": "Lampiran ditambahkan",
-        # -- dashboard, connector forms, roles (issue #4) --
+        # -- dashboard, connector forms, roles --
         "nav.dashboard": "Dasbor",
         "dashboard.title": "Dasbor kinerja pengaduan",
         "dashboard.intro": "Indikator pengelolaan pengaduan instansi dan unit (OPD) Anda: "
@@ -668,7 +668,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "event.report.dispositioned": "Dispositioned",
         "event.response.created": "Response added",
         "event.attachment.added": "Attachment added",
-        # -- dashboard, connector forms, roles (issue #4) --
+        # -- dashboard, connector forms, roles --
         "nav.dashboard": "Dashboard",
         "dashboard.title": "Complaint handling dashboard",
         "dashboard.intro": "Indicators for your agency and its units (OPD): received, "

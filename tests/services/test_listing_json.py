@@ -363,3 +363,25 @@ def test_the_sqlite_default_answers_from_the_python_path(tmp_path):
     assert rest["next_cursor"] is None
     one = caller.get(f"/reports/{made[0]['id']}")
     assert one.headers["ETag"] == '"v1"' and one.get_json() == page["items"][0] == made[0]
+
+
+@pytest.mark.postgresql_only  # a PostgreSQL session setting
+def test_floats_round_trip_even_where_the_database_rounds_them(app):
+    """A database configured with extra_float_digits = 0 would print 15 digits; the hub
+    sets the setting its SQL JSON relies on on every connection it opens."""
+    import sqlalchemy as sa
+    with app.app_context():
+        name = db.session.execute(sa.text("SELECT current_database()")).scalar_one()
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" SET extra_float_digits = 0'))
+        try:
+            db.engine.dispose()  # new connections pick up the database's default
+            with db.engine.connect() as conn:
+                assert conn.execute(sa.text("SHOW extra_float_digits")).scalar_one() == "1"
+                printed = conn.execute(sa.text("SELECT (0.1::float8 + 0.2)::text")).scalar_one()
+            assert float(printed) == 0.1 + 0.2, printed
+        finally:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text(f'ALTER DATABASE "{name}" RESET extra_float_digits'))
+            db.engine.dispose()
