@@ -110,7 +110,12 @@ def app(_migrated_app):
         else:
             db.session.execute(sa.text(f"TRUNCATE {', '.join(data_tables())} CASCADE"))
             db.session.commit()
+    # The app is built once per worker: what a test changes in its config (allow-lists,
+    # limits) must not leak into the next test, even when the test fails half-way.
+    config = dict(_migrated_app.config)
     yield _migrated_app
+    _migrated_app.config.clear()
+    _migrated_app.config.update(config)
     with _migrated_app.app_context():
         db.session.remove()
 
