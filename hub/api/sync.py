@@ -209,6 +209,23 @@ def _refused_by_database(error) -> dict:
 ITEM_DATA_ERRORS = (DataError, psycopg.DataError)
 
 
+def _conflict() -> dict:
+    return {"status": 409, "result": "failed", "error": Problem(
+        409, "Conflict", "The item conflicts with data written concurrently; retry it.",
+        slug="conflict").to_dict()}
+
+
+def _unique_violation(error: IntegrityError) -> bool:
+    """A duplicate key: another writer got there first, and a retry finds its row. Any
+    other integrity error (a check, a NOT NULL, a trigger's refusal) is about the item's
+    values, and a retry would fail the same way."""
+    orig = getattr(error, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    return "UNIQUE constraint failed" in str(orig)
+
+
 def _nul_items(operations) -> dict:
     """{index: failure} of the items holding a NUL anywhere (checked one by one here:
     the whole-body check is off for batches, so one bad item cannot reject the rest)."""
@@ -397,10 +414,8 @@ def post_batch(body):
             outcome = _failure(problem)
         except ITEM_DATA_ERRORS as error:
             outcome = _refused_by_database(error)
-        except IntegrityError:
-            outcome = {"status": 409, "result": "failed", "error": Problem(
-                409, "Conflict", "The item conflicts with data written concurrently; "
-                "retry it.", slug="conflict").to_dict()}
+        except IntegrityError as error:
+            outcome = _conflict() if _unique_violation(error) else _refused_by_database(error)
         except Exception as exc:  # a bug in one item must not lose the others
             if database_unavailable(exc):
                 raise  # not this item's fault: the whole batch is answered 503

@@ -54,8 +54,17 @@ def test_items_with_nul_fail_alone(app, sleman):
 def test_an_item_the_database_refuses_fails_alone(app, sleman, monkeypatch):
     """A value only the database refuses (here: a column made shorter than the schema
     allows) fails its item, on the bulk path and the per-item path alike."""
+    sqlite = app.config["HUB_SQLITE"]
     with app.app_context():
-        db.session.execute(sa.text("ALTER TABLE reports ALTER COLUMN title TYPE varchar(20)"))
+        if sqlite:  # no ALTER COLUMN, and no length limits: triggers refuse instead
+            for when in ("INSERT", "UPDATE"):
+                db.session.execute(sa.text(
+                    f"CREATE TRIGGER short_title_{when.lower()} BEFORE {when} ON reports "
+                    "WHEN length(NEW.title) > 20 "
+                    "BEGIN SELECT RAISE(ABORT, 'value too long for title'); END"))
+        else:
+            db.session.execute(sa.text(
+                "ALTER TABLE reports ALTER COLUMN title TYPE varchar(20)"))
         db.session.commit()
     try:
         ops = [upsert("OK-1", title="Pendek"), upsert("LONG-1", title="x" * 100),
@@ -75,6 +84,10 @@ def test_an_item_the_database_refuses_fails_alone(app, sleman, monkeypatch):
         assert titles == {"Pendek", "Baru"}
     finally:
         with app.app_context():
-            db.session.execute(sa.text(
-                "ALTER TABLE reports ALTER COLUMN title TYPE varchar(200)"))
+            if sqlite:
+                for when in ("insert", "update"):
+                    db.session.execute(sa.text(f"DROP TRIGGER short_title_{when}"))
+            else:
+                db.session.execute(sa.text(
+                    "ALTER TABLE reports ALTER COLUMN title TYPE varchar(200)"))
             db.session.commit()
