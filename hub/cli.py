@@ -349,7 +349,7 @@ def secret_key_reseal():
     """Re-seal every stored secret (connector credentials, webhook secrets) with the
     current HUB_SECRET_KEY, after a rotation put the old key in HUB_SECRET_KEY_PREVIOUS.
     Once done (and old tokens have expired) the previous key can be removed."""
-    from hub.sync.resealing import reseal_all
+    from hub.services.resealing import reseal_all
     counts = reseal_all(db.session)
     db.session.commit()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -37,7 +37,7 @@ def test_connector_import_export_round_trip(app, runner, tmp_path, monkeypatch):
     assert doc["mappings"] == original["mappings"]
     assert doc["connector"]["config"] == original["connector"]["config"]
     assert "from-the-environment" not in exported.output
-    from hub.sync.secrets import unseal
+    from hub.services.secrets import unseal
     with app.app_context():
         assert unseal(db.session.get(Connector, "lapor-sleman").secrets) == {
             "api_key": "from-the-environment"}

@@ -27,7 +27,7 @@ class WebhookSubscription(db.Model):
     description = sa.Column(sa.String(500), nullable=True)
     event_types = sa.Column(JSONType, nullable=True)  # null: every type
     agencies = sa.Column(JSONType, nullable=True)  # null: every agency the owner may read
-    # Fernet tokens (hub.sync.secrets); the plain whsec_ value is shown once.
+    # Fernet tokens (hub.services.secrets); the plain whsec_ value is shown once.
     secret_sealed = sa.Column(sa.Text, nullable=False)
     previous_secret_sealed = sa.Column(sa.Text, nullable=True)
     previous_secret_expires_at = sa.Column(UTCDateTime, nullable=True)

@@ -12,8 +12,8 @@ import yaml
 from hub.errors import Problem
 from hub.models import MAPPED_FIELDS, STATUS_OUT, Agency, Connector, Mapping, utcnow
 from hub.services import source_systems
+from hub.services.secrets import seal, unseal
 from hub.sync import registry
-from hub.sync.secrets import seal, unseal
 
 FIELDS = MAPPED_FIELDS + (STATUS_OUT,)
 

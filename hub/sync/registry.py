@@ -2,7 +2,7 @@
 CONFIG_SCHEMA (a JSON schema of its config, which the UI renders as a form)."""
 import importlib
 
-from hub.sync.secrets import unseal
+from hub.services.secrets import unseal
 
 KINDS = {
     "rest": "connectors.rest",

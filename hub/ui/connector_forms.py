@@ -19,8 +19,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from hub.extensions import db
 from hub.models import Agency, Connector
 from hub.services import access, source_systems
+from hub.services.secrets import seal, unseal
 from hub.sync import registry
-from hub.sync.secrets import seal, unseal
 from hub.ui import bp, i18n
 
 log = logging.getLogger(__name__)

@@ -36,11 +36,20 @@ def _note_report_events(session):
         session.info[_NUDGE] = True
 
 
+# What wakes the relay after a commit: set by the task layer (hub.tasks.webhooks), which
+# knows about queues; this layer only says when. Unset, the scheduler's ticks relay.
+_nudger = None
+
+
+def set_nudger(nudge) -> None:
+    global _nudger
+    _nudger = nudge
+
+
 def _nudge_after_commit(session):
-    if session.info.pop(_NUDGE, False):
+    if session.info.pop(_NUDGE, False) and _nudger is not None:
         try:
-            from hub.tasks.webhooks import nudge
-            nudge()
+            _nudger()
         except Exception:  # a hint only: the scheduler relays anyway
             log.warning("could not nudge the webhook relay", exc_info=True)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from standardwebhooks import Webhook
 
 from hub.models import utcnow
-from hub.sync.secrets import seal, unseal
+from hub.services.secrets import seal, unseal
 
 
 def new_secret() -> str:

@@ -116,7 +116,7 @@ def test_a_ui_cookie_forged_with_the_old_default_key_is_refused(app, tmp_path, m
 
 def _seal_a_connector(hub_app):
     with hub_app.app_context():
-        from hub.sync.secrets import seal
+        from hub.services.secrets import seal
         db.session.add(Connector(id="rotating", agency_code="kab-sleman", kind="lapor-sleman",
                                  name="r", system="rotating", config={},
                                  secrets=seal({"api_key": "k-123"})))
@@ -125,7 +125,7 @@ def _seal_a_connector(hub_app):
 
 def _unsealed(hub_app):
     with hub_app.app_context():
-        from hub.sync.secrets import unseal
+        from hub.services.secrets import unseal
         return unseal(db.session.get(Connector, "rotating").secrets)
 
 

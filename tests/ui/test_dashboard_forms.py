@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models import Connector, Report, User
-from hub.sync.secrets import unseal
+from hub.services.secrets import unseal
 from hub.ui import i18n
 from simulators.sleman.testing import run_simulator
 from tests.api.test_stats import load

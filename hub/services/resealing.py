@@ -2,9 +2,9 @@
 import sqlalchemy as sa
 
 from hub.models import Connector, WebhookSubscription
-from hub.sync.secrets import reseal
+from hub.services.secrets import reseal
 
-# (model, its sealed columns): each holds a Fernet token made by hub.sync.secrets.seal.
+# (model, its sealed columns): each holds a Fernet token made by hub.services.secrets.seal.
 SEALED = ((Connector, ("secrets",)),
           (WebhookSubscription, ("secret_sealed", "previous_secret_sealed")))
 
