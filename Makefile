@@ -71,6 +71,7 @@ bench: install services
 
 lint: install
 	$(VENV)/bin/ruff check hub connectors tests bench
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache build dist

@@ -92,9 +92,11 @@ def create_app(config: dict | None = None) -> Flask:
     from hub import cli
     cli.init_app(app)
     import hub.services.events  # noqa: F401  (installs the commit hook)
+    from hub.services import outbox
     from hub.tasks import webhooks as webhook_tasks
-    from hub.webhooks import outbox
     outbox.set_nudger(webhook_tasks.nudge)  # commits that record events wake the relay
+    from hub.tasks import context as task_context
+    task_context.use_app_factory(create_app)  # the app a worker's jobs run in
     from hub.body_deadline import BodyDeadline
     app.wsgi_app = BodyDeadline(app.wsgi_app, app.config["HUB_REQUEST_BODY_SECONDS"])
     return app

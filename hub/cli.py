@@ -7,7 +7,7 @@ import secrets
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, ScriptInfo
+from flask.cli import AppGroup
 
 from hub.extensions import db
 
@@ -363,9 +363,3 @@ for _group in (connector_cli, holidays_cli, sla_cli, agency_cli, source_system_c
 def init_app(app):
     app.cli.add_command(hub_cli)
 
-
-def main():
-    """Console script `hub`: the same commands without typing `flask --app wsgi hub`.
-    The app is created only when a command runs, so `hub --help` needs no database."""
-    from hub import create_app
-    hub_cli.main(prog_name="hub", obj=ScriptInfo(create_app=create_app))

@@ -4,6 +4,8 @@ import logging
 from flask import current_app, json, request
 from werkzeug.exceptions import HTTPException
 
+from hub.extensions import database_unavailable, db
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -149,24 +151,6 @@ def register(app, api):
     # because it is registered later for the same class.
 
 
-def database_unavailable(error: BaseException) -> bool:
-    """Whether error (or what it was raised from) says the database went away or cannot
-    be reached. SQLAlchemy wraps the driver's errors on its own statements; the paths that
-    talk to psycopg directly (binary COPY, prepared reads in a pipeline) raise psycopg's
-    own, so both are recognised."""
-    import psycopg
-    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-    kinds = (OperationalError, InterfaceError, DisconnectionError,
-             psycopg.OperationalError, psycopg.InterfaceError)
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, kinds):
-            return True
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return False
-
-
 def unavailable_problem() -> Problem:
     return Problem(503, "Service unavailable",
                    "The hub's database is not reachable right now; nothing was saved. "
@@ -174,7 +158,6 @@ def unavailable_problem() -> Problem:
 
 
 def _rollback():
-    from hub.extensions import db
     try:
         db.session.rollback()
     except Exception:  # pragma: no cover - connection already gone

@@ -27,7 +27,6 @@ class HubSQLAlchemy(SQLAlchemy):
         try:
             self.session.remove()
         except Exception as error:
-            from hub.errors import database_unavailable
             if not database_unavailable(error):
                 raise
             logging.getLogger(__name__).warning("session cleanup: database gone (%s)",
@@ -45,3 +44,21 @@ def _discard(scoped) -> None:
 
 db = HubSQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether error (or what it was raised from) says the database went away or cannot
+    be reached. SQLAlchemy wraps the driver's errors on its own statements; the paths that
+    talk to psycopg directly (binary COPY, prepared reads in a pipeline) raise psycopg's
+    own, so both are recognised."""
+    import psycopg
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    kinds = (OperationalError, InterfaceError, DisconnectionError,
+             psycopg.OperationalError, psycopg.InterfaceError)
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kinds):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False

@@ -19,10 +19,11 @@ from hub.extensions import db
 from hub.models import EVENT_TYPES, Agency, ApiClient, WebhookDelivery, WebhookSubscription, utcnow
 from hub.models.webhooks import DELIVERY_STATUSES, TEST_EVENT
 from hub.schemas.fields import Choice, Text, Timestamp
+from hub.services import outbox
 from hub.services.access import in_scope
 from hub.services.idempotency import transactional
 from hub.webhooks import delivery as sending
-from hub.webhooks import outbox, payloads, relay, settings, signing, ssrf
+from hub.webhooks import payloads, relay, settings, signing, ssrf
 
 blp = Blueprint("webhooks", __name__, description="Webhook subscriptions (Standard Webhooks)")
 

@@ -25,6 +25,7 @@ from hub.models import (
 )
 from hub.services.access import scope
 from hub.sync.inbound import connector_principal
+from hub.sync.lease import renew_lease
 from hub.sync.mapping import MappingSet
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ BATCH = 200
 
 
 def push(conn, connector, counts, owner) -> None:
-    from hub.sync.runner import renew_lease
     principal = connector_principal(conn)
     agencies = scope(principal)
     mappings = MappingSet.load(db.session, conn.id)

@@ -26,6 +26,7 @@ from flask import current_app
 from hub.extensions import db
 from hub.services import events, ingest, source_systems
 from hub.services import reports as report_service
+from hub.sync.lease import renew_lease, save_cursor
 
 
 @dataclass
@@ -74,7 +75,6 @@ class PageWriter:
     # --- in the writer's thread ----------------------------------------------------------
 
     def _write(self, prepared, cursor) -> None:
-        from hub.sync.runner import renew_lease, save_cursor
         if self._session is None:
             self._session = db.session.session_factory()
         session, conn = self._session, self.applier.conn

@@ -1,15 +1,8 @@
-"""One sync run of one connector: lease, inbound streams, held-record replay, outbound.
-
-The lease is the per-connector lock: taken with a conditional UPDATE, renewed after every
-page, released at the end. Two workers cannot both hold it, and a worker killed mid-run
-blocks its connector only until the lease expires. Every page commits together with its
-cursor, so a rerun after any crash starts exactly where the last commit left off.
-"""
+"""One sync run of one connector: lease (hub.sync.lease), inbound streams, held-record
+replay, outbound. Every page commits together with its cursor, so a rerun after any crash
+starts exactly where the last commit left off."""
 import logging
-import os
 import random
-import socket
-import uuid
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
@@ -23,6 +16,14 @@ from hub.extensions import db
 from hub.models import Connector, HeldRecord, StreamState, SyncRecordError, SyncRun, utcnow
 from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
+from hub.sync.lease import (
+    LeaseLost,
+    acquire_lease,
+    release_lease,
+    renew_lease,
+    save_cursor,
+    worker_name,
+)
 from hub.sync.mapping import MappingSet
 from hub.sync.pipeline import PageWriter
 from hub.sync.prefetch import prefetched, read_in_process
@@ -32,46 +33,8 @@ COUNT_KEYS = ("read", "created", "updated", "unchanged", "stale", "echo", "held"
               "replayed", "pushed", "push_failed")
 
 
-class LeaseLost(Exception):
-    """Another worker holds this connector now; stop without writing more."""
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 def _setting(name, default):
     return current_app.config.get(name, default)
-
-
-def acquire_lease(connector_id: str, owner: str) -> bool:
-    now = utcnow()
-    lease = timedelta(seconds=_setting("HUB_SYNC_LEASE_SECONDS", 120))
-    taken = db.session.execute(
-        sa.update(Connector).where(
-            Connector.id == connector_id,
-            sa.or_(Connector.lease_until.is_(None), Connector.lease_until < now,
-                   Connector.lease_owner == owner))
-        .values(lease_owner=owner, lease_until=now + lease)).rowcount
-    db.session.commit()
-    return taken == 1
-
-
-def renew_lease(connector_id: str, owner: str, session=None) -> None:
-    lease = timedelta(seconds=_setting("HUB_SYNC_LEASE_SECONDS", 120))
-    kept = (session or db.session).execute(
-        sa.update(Connector).where(Connector.id == connector_id,
-                                   Connector.lease_owner == owner)
-        .values(lease_until=utcnow() + lease)).rowcount
-    if kept != 1:
-        raise LeaseLost(connector_id)
-
-
-def release_lease(connector_id: str, owner: str) -> None:
-    db.session.execute(sa.update(Connector).where(
-        Connector.id == connector_id, Connector.lease_owner == owner)
-        .values(lease_owner=None, lease_until=None))
-    db.session.commit()
 
 
 def backoff_seconds(streak: int, base: int) -> float:
@@ -268,15 +231,6 @@ def _apply(applier, conn, stream, page, counts, run_id, owner) -> None:
     save_cursor(db.session, conn.id, stream, page.cursor)
     renew_lease(conn.id, owner)
     db.session.commit()  # the page's records and its cursor, together
-
-
-def save_cursor(session, connector_id: str, stream: str, cursor) -> None:
-    """The stream's state after a page, in the transaction of the page's records."""
-    state = session.get(StreamState, (connector_id, stream))
-    if state is None:
-        state = StreamState(connector_id=connector_id, stream=stream)
-        session.add(state)
-    state.cursor, state.updated_at = cursor, utcnow()
 
 
 class ReadPage(NamedTuple):

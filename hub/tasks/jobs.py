@@ -8,26 +8,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from hub import sqlite
-
-_app = None
-
-
-def _app_context():
-    """The current app when called in-process (no Redis); else this worker's own app."""
-    from contextlib import nullcontext
-
-    from flask import has_app_context
-    if has_app_context():
-        return nullcontext()
-    global _app
-    if _app is None:
-        from hub import create_app
-        _app = create_app()
-    return _app.app_context()
+from hub.tasks.context import app_context
 
 
 def sync_connector(connector_id: str, trigger: str = "schedule"):
-    with _app_context():
+    with app_context():
         from hub.sync.runner import run_connector
         return _through_outages(lambda: run_connector(connector_id, trigger),
                                 f"sync of {connector_id}")
@@ -63,7 +48,7 @@ def _through_outages(run, what: str, give_up_after: float = 600.0):
 
 
 def replay_held(connector_id: str):
-    with _app_context():
+    with app_context():
         from hub.extensions import db
         from hub.models import Connector
         from hub.sync.runner import replay_held as replay
@@ -114,7 +99,7 @@ def release_claims(session, now) -> int:
 
 def schedule_due() -> list[str]:
     """Enqueue every due connector (or run it here, without Redis)."""
-    with _app_context():
+    with app_context():
         return enqueue_due()
 
 

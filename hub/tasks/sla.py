@@ -145,8 +145,8 @@ def _iso(value) -> str:
 
 def scan_job():
     from hub.extensions import db
-    from hub.tasks.jobs import _app_context
-    with _app_context():
+    from hub.tasks.context import app_context
+    with app_context():
         result = scan(db.session)
         if any(result.values()):
             log.info("SLA scan: %s", result)
@@ -155,6 +155,6 @@ def scan_job():
 
 def recompute_job(agency_code=None):
     from hub.extensions import db
-    from hub.tasks.jobs import _app_context
-    with _app_context():
+    from hub.tasks.context import app_context
+    with app_context():
         return recompute(db.session, agency_code)

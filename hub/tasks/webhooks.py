@@ -11,7 +11,7 @@ import time
 
 from flask import current_app
 
-from hub.tasks.jobs import _app_context
+from hub.tasks.context import app_context
 from hub.webhooks import settings
 
 _clients: dict = {}
@@ -76,7 +76,7 @@ def relay_webhooks(max_seconds: float = 60.0, helper: bool = False) -> dict:
     little (HUB_WEBHOOK_RELAY_LINGER_SECONDS) polling for new events, so a steady stream
     of changes is carried by one running job instead of one forked job per commit.
     A helper (called in when a batch is full) neither lingers nor holds the nudge key."""
-    with _app_context():
+    with app_context():
         from hub.extensions import db
         from hub.webhooks import dispatch, relay
         queue = settings.get("HUB_WEBHOOK_QUEUE")

@@ -4,123 +4,21 @@ Server-rendered Jinja2 (autoescaped), a session cookie (Secure unless debugging,
 HttpOnly, SameSite=Lax), a per-session CSRF token checked on every POST, and the same
 tenant rules as the API (hub.services.access): another agency's things are 404.
 """
-import hmac
-import secrets
-from datetime import timedelta
-
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-
-from hub.errors import Problem
-from hub.ui import i18n
-
-# Templates live in hub/templates/ui and CSS/JS in hub/static (the app's own folders).
-bp = Blueprint("ui", __name__, url_prefix="/ui")
-
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-
-
-@bp.record_once
-def _configure(state):
-    app = state.app
-    app.config["SESSION_COOKIE_SECURE"] = app.config.get("HUB_UI_COOKIE_SECURE",
-                                                         not app.debug)
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    # Flask's own default (31 days) is always present, so this is set, not defaulted.
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        hours=app.config.get("HUB_UI_SESSION_HOURS", 8))
-    app.jinja_env.globals["t"] = i18n.t
-    app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["lang"] = i18n.current_lang
-    app.jinja_env.globals["duration"] = i18n.duration
-    app.jinja_env.globals["has_t"] = i18n.has
-    app.jinja_env.filters["dt"] = _format_dt
-
-
-def _format_dt(value) -> str:
-    """A timestamp in Asia/Jakarta (WIB), as officers read it."""
-    if value is None:
-        return "–"
-    from zoneinfo import ZoneInfo
-    tz = ZoneInfo(current_app.config.get("HUB_DEFAULT_TZ", "Asia/Jakarta"))
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
-
-
-@bp.before_request
-def _before():
-    if request.method == "POST":
-        sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-        expected = session.get("csrf")
-        if not expected or not hmac.compare_digest(sent, expected):
-            abort(400, description="csrf")
-    from hub.ui.views import load_user
-    g.user = load_user()
-    if g.user is None and request.endpoint not in ("ui.login", "ui.set_lang"):
-        return redirect(url_for("ui.login", next=request.full_path
-                                if request.method == "GET" else None))
-
-
-@bp.after_request
-def _headers(resp):
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    resp.headers.setdefault("Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-    if resp.mimetype == "text/html":
-        resp.headers.setdefault("Cache-Control", "no-store")
-    return resp
-
-
-def _error_page(status: int, key: str):
-    return render_template("ui/error.html", status=status, message=i18n.t(key)), status
-
-
-@bp.errorhandler(404)
-def _not_found(_e):
-    return _error_page(404, "error.not_found")
-
-
-@bp.errorhandler(Problem)
-def _problem(problem):
-    if problem.status == 404:
-        return _error_page(404, "error.not_found")
-    return _error_page(problem.status, "error.generic")
-
-
-@bp.errorhandler(400)
-def _bad_request(e):
-    return _error_page(400, "error.csrf" if getattr(e, "description", "") == "csrf"
-                       else "error.bad_request")
-
-
-@bp.errorhandler(403)
-def _forbidden(_e):
-    return _error_page(403, "error.forbidden")
+from flask import redirect, url_for
 
 
 def init_app(app):
-    from hub.ui import connector_forms, dashboard, recaps, users, views, webhooks  # noqa: F401
+    from hub.ui import (  # noqa: F401  (each module adds its pages to the blueprint)
+        base,
+        connector_forms,
+        dashboard,
+        recaps,
+        users,
+        views,
+        webhooks,
+    )
     app.jinja_env.globals["can_edit_connectors"] = connector_forms.can_edit
-    app.register_blueprint(bp)
+    app.register_blueprint(base.bp)
 
     @app.route("/")
     def _root():

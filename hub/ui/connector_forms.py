@@ -21,7 +21,8 @@ from hub.models import Agency, Connector
 from hub.services import access, source_systems
 from hub.services.secrets import seal, unseal
 from hub.sync import registry
-from hub.ui import bp, i18n
+from hub.ui import i18n
+from hub.ui.base import bp, connector_in_scope
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +206,7 @@ def connector_new():
 
 @bp.route("/connectors/<connector_id>/edit", methods=["GET", "POST"])
 def connector_edit(connector_id):
-    from hub.ui.views import _connector
-    conn = _connector(connector_id)  # another agency's: 404 before the role check
+    conn = connector_in_scope(connector_id)  # another agency's: 404 before the role check
     require_editor()
     return _edit(conn.kind, conn)
 
@@ -299,8 +299,7 @@ def _edit(kind: str, conn):
 def connector_check(connector_id):
     """Reach the local system once (connector.check()) and say what happened."""
     from connectors.base import ConnectorError
-    from hub.ui.views import _connector
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     try:
         result = registry.build(conn).check() or {}
     except ConnectorError as exc:

@@ -9,7 +9,8 @@ from hub.errors import Problem
 from hub.extensions import db
 from hub.models import CHANNELS, Agency, Report, utcnow
 from hub.services import access, sla, stats
-from hub.ui import bp, i18n
+from hub.ui import i18n
+from hub.ui.base import bp
 
 OVERDUE_LIST = 10
 

@@ -13,7 +13,8 @@ from werkzeug.utils import secure_filename
 
 from connectors.base import ConnectorError
 from hub.sync import destinations
-from hub.ui import bp, i18n
+from hub.ui import i18n
+from hub.ui.base import bp, connector_in_scope
 
 ACCEPTED = (".csv", ".xlsx")
 
@@ -37,8 +38,7 @@ def _target_folder(conn) -> Path:
 def upload_recap(connector_id):
     """Officers of the agency drop a month's recap here instead of on a shared folder."""
     from connectors.spreadsheet import Limits
-    from hub.ui.views import _connector
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     back = redirect(url_for("ui.connector", connector_id=conn.id))
     if conn.kind != "spreadsheet":
         flash(i18n.t("recap.not_spreadsheet"), "error")

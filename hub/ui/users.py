@@ -9,7 +9,8 @@ from werkzeug.security import generate_password_hash
 from hub.extensions import db
 from hub.models import Agency, User
 from hub.services import access
-from hub.ui import bp, i18n
+from hub.ui import i18n
+from hub.ui.base import bp
 from hub.ui.connector_forms import require_editor
 
 MIN_PASSWORD = 12

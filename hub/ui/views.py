@@ -8,7 +8,6 @@ import yaml
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
-from hub.auth import Principal
 from hub.extensions import db
 from hub.models import (
     CHANNELS,
@@ -32,37 +31,20 @@ from hub.models import (
 from hub.ratelimit import limited
 from hub.services import access
 from hub.sync.mapping import local_key
-from hub.ui import LOCKOUT, MAX_FAILED_LOGINS, bp, i18n, login_throttle, suggest
+from hub.ui import i18n, login_throttle, suggest
 from hub.ui import sessions as ui_sessions
+from hub.ui.base import (
+    LOCKOUT,
+    MAX_FAILED_LOGINS,
+    bp,
+    connector_in_scope,
+)
 
-ROLE_SCOPES = {
-    "officer": frozenset({"reports:read", "reports:write", "mappings:write"}),
-    "agency_admin": frozenset({"reports:read", "reports:write", "mappings:write"}),
-    "national_admin": frozenset({"reports:read", "reports:write", "mappings:write", "admin"}),
-}
 # A password check costs the same whether or not the email exists (no user enumeration).
 _DUMMY_HASH = None
 
 
 # -- sessions ---------------------------------------------------------------------------
-
-def load_user():
-    sid = session.get("sid")
-    if sid is None:
-        return None
-    user = ui_sessions.user_of(sid)
-    if user is None:
-        session.pop("sid", None)
-        return None
-    g.principal = principal_for(user)
-    return user
-
-
-def principal_for(user) -> Principal:
-    agency = "*" if user.role == "national_admin" else user.agency_code
-    return Principal(client_id=f"user:{user.id}", agency=agency,
-                     scopes=ROLE_SCOPES.get(user.role, frozenset({"reports:read"})))
-
 
 def _dummy_hash():
     global _DUMMY_HASH
@@ -140,13 +122,6 @@ def index():
 
 # -- connectors -------------------------------------------------------------------------
 
-def _connector(connector_id: str) -> Connector:
-    conn = db.session.get(Connector, connector_id)
-    if conn is None or not access.in_scope(g.principal, conn.agency_code):
-        abort(404)
-    return conn
-
-
 def _held_counts(ids):
     if not ids:
         return {}
@@ -171,7 +146,7 @@ def connectors():
 
 @bp.route("/connectors/<connector_id>")
 def connector(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     runs = db.session.execute(sa.select(SyncRun).where(SyncRun.connector_id == conn.id)
                               .order_by(SyncRun.id.desc()).limit(20)).scalars().all()
     errors: dict = {}
@@ -189,7 +164,7 @@ def connector(connector_id):
 
 @bp.route("/connectors/<connector_id>/<any(pause, resume):action>", methods=["POST"])
 def pause_resume(connector_id, action):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     if action == "pause":
         conn.paused = True
         conn.paused_reason = (request.form.get("reason") or "").strip()[:400] or \
@@ -205,7 +180,7 @@ def pause_resume(connector_id, action):
 
 @bp.route("/connectors/<connector_id>/sync", methods=["POST"])
 def sync_now(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     from hub.tasks.jobs import sync_connector
     from hub.tasks.queue import enqueue
     enqueue(sync_connector, conn.id, "manual", queue="sync")
@@ -273,7 +248,7 @@ def unmapped_queue(connector_id: str) -> list[dict]:
 
 @bp.route("/connectors/<connector_id>/mappings")
 def mappings(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     queue = unmapped_queue(conn.id)
     choices = {f: targets(f) for f in {q["field"] for q in queue} | set(MAPPED_FIELDS)}
     peers = {f: suggest.peer_mappings(db.session, f, [q["value"] for q in queue
@@ -337,7 +312,7 @@ def _save_and_replay(conn, new_tables: dict, merge: bool = True) -> int:
 
 @bp.route("/connectors/<connector_id>/mappings/accept", methods=["POST"])
 def accept_mappings(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     tables: dict = {}
     unchosen = []
     for key in request.form.getlist("accept"):
@@ -369,7 +344,7 @@ def accept_mappings(connector_id):
 
 @bp.route("/connectors/<connector_id>/mappings/delete", methods=["POST"])
 def delete_mapping(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     field, local = request.form.get("field", ""), request.form.get("value", "")
     db.session.execute(sa.delete(Mapping).where(Mapping.connector_id == conn.id,
                                                 Mapping.field == field,
@@ -381,7 +356,7 @@ def delete_mapping(connector_id):
 
 @bp.route("/connectors/<connector_id>/mappings.yaml")
 def export_yaml(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     from hub.sync import files
     return files.dump_yaml(files.export_document(db.session, conn.id)), 200, {
         "Content-Type": "application/yaml; charset=utf-8",
@@ -390,7 +365,7 @@ def export_yaml(connector_id):
 
 @bp.route("/connectors/<connector_id>/mappings/import", methods=["POST"])
 def import_yaml(connector_id):
-    conn = _connector(connector_id)
+    conn = connector_in_scope(connector_id)
     upload = request.files.get("file")
     try:
         doc = yaml.safe_load(upload.read().decode("utf-8")) if upload else None

@@ -18,11 +18,12 @@ from hub.extensions import db
 from hub.models import EVENT_TYPES, Agency, ApiClient, WebhookDelivery, WebhookSubscription
 from hub.models.types import utcnow
 from hub.models.webhooks import TEST_EVENT
-from hub.services import access
-from hub.ui import bp, i18n
+from hub.services import access, outbox
+from hub.ui import i18n
+from hub.ui.base import bp
 from hub.ui.connector_forms import can_edit, require_editor
 from hub.webhooks import delivery as sending
-from hub.webhooks import outbox, payloads, relay, settings, signing, ssrf
+from hub.webhooks import payloads, relay, settings, signing, ssrf
 
 MAX_AGENCIES = 200
 LOG_PAGE = 100

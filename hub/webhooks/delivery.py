@@ -192,7 +192,7 @@ def _circuit(session, sub, ok: bool, now) -> None:
 
 def requeue(session, delivery) -> None:
     """Send a delivery again (by hand): due now, with a fresh retry window."""
-    from hub.webhooks import outbox
+    from hub.services import outbox
     now = utcnow()
     window = now + timedelta(hours=settings.get("HUB_WEBHOOK_RETRY_HOURS"))
     delivery.status, delivery.next_attempt_at, delivery.lease_owner = "pending", now, None

@@ -227,7 +227,7 @@ def test_replay_resends_a_time_range_under_the_same_ids(app, make_caller, fast, 
 
 def test_sync_failed_from_the_outbox_only_when_committed(app, make_caller, fast, receiver,
                                                          national):
-    from hub.webhooks.outbox import emit
+    from hub.services.outbox import emit
     caller = make_caller("kab-sleman", WH)
     bantul = make_caller("kab-bantul", WH)
     subscribe(caller, receiver, event_types=["sync.failed"])

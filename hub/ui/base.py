@@ -1,0 +1,152 @@
+"""What every UI page shares: the blueprint, its security headers and CSRF check, the
+signed-in user and their principal, and the scope rule for a connector."""
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from hub.auth import Principal
+from hub.errors import Problem
+from hub.extensions import db
+from hub.models import Connector
+from hub.services import access
+from hub.ui import i18n
+from hub.ui import sessions as ui_sessions
+
+# Templates live in hub/templates/ui and CSS/JS in hub/static (the app's own folders).
+bp = Blueprint("ui", __name__, url_prefix="/ui")
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+@bp.record_once
+def _configure(state):
+    app = state.app
+    app.config["SESSION_COOKIE_SECURE"] = app.config.get("HUB_UI_COOKIE_SECURE",
+                                                         not app.debug)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Flask's own default (31 days) is always present, so this is set, not defaulted.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config.get("HUB_UI_SESSION_HOURS", 8))
+    app.jinja_env.globals["t"] = i18n.t
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["lang"] = i18n.current_lang
+    app.jinja_env.globals["duration"] = i18n.duration
+    app.jinja_env.globals["has_t"] = i18n.has
+    app.jinja_env.filters["dt"] = _format_dt
+
+
+def _format_dt(value) -> str:
+    """A timestamp in Asia/Jakarta (WIB), as officers read it."""
+    if value is None:
+        return "–"
+    from zoneinfo import ZoneInfo
+    tz = ZoneInfo(current_app.config.get("HUB_DEFAULT_TZ", "Asia/Jakarta"))
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@bp.before_request
+def _before():
+    if request.method == "POST":
+        sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+        expected = session.get("csrf")
+        if not expected or not hmac.compare_digest(sent, expected):
+            abort(400, description="csrf")
+    g.user = load_user()
+    if g.user is None and request.endpoint not in ("ui.login", "ui.set_lang"):
+        return redirect(url_for("ui.login", next=request.full_path
+                                if request.method == "GET" else None))
+
+
+@bp.after_request
+def _headers(resp):
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault("Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+    if resp.mimetype == "text/html":
+        resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def _error_page(status: int, key: str):
+    return render_template("ui/error.html", status=status, message=i18n.t(key)), status
+
+
+@bp.errorhandler(404)
+def _not_found(_e):
+    return _error_page(404, "error.not_found")
+
+
+@bp.errorhandler(Problem)
+def _problem(problem):
+    if problem.status == 404:
+        return _error_page(404, "error.not_found")
+    return _error_page(problem.status, "error.generic")
+
+
+@bp.errorhandler(400)
+def _bad_request(e):
+    return _error_page(400, "error.csrf" if getattr(e, "description", "") == "csrf"
+                       else "error.bad_request")
+
+
+@bp.errorhandler(403)
+def _forbidden(_e):
+    return _error_page(403, "error.forbidden")
+
+
+ROLE_SCOPES = {
+    "officer": frozenset({"reports:read", "reports:write", "mappings:write"}),
+    "agency_admin": frozenset({"reports:read", "reports:write", "mappings:write"}),
+    "national_admin": frozenset({"reports:read", "reports:write", "mappings:write", "admin"}),
+}
+
+
+def load_user():
+    sid = session.get("sid")
+    if sid is None:
+        return None
+    user = ui_sessions.user_of(sid)
+    if user is None:
+        session.pop("sid", None)
+        return None
+    g.principal = principal_for(user)
+    return user
+
+
+def principal_for(user) -> Principal:
+    agency = "*" if user.role == "national_admin" else user.agency_code
+    return Principal(client_id=f"user:{user.id}", agency=agency,
+                     scopes=ROLE_SCOPES.get(user.role, frozenset({"reports:read"})))
+
+
+def connector_in_scope(connector_id: str) -> Connector:
+    """The connector, if it is the caller's agency's (or the caller is national); else
+    404, as if it did not exist."""
+    conn = db.session.get(Connector, connector_id)
+    if conn is None or not access.in_scope(g.principal, conn.agency_code):
+        abort(404)
+    return conn
