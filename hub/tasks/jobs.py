@@ -97,12 +97,6 @@ def release_claims(session, now) -> int:
     return released
 
 
-def schedule_due() -> list[str]:
-    """Enqueue every due connector (or run it here, without Redis)."""
-    with app_context():
-        return enqueue_due()
-
-
 def enqueue_due() -> list[str]:
     from flask import current_app
 
