@@ -209,6 +209,8 @@ def test_no_since_column_reads_new_rows_by_id_and_changes_by_reconciliation(app,
         conn = files.import_document(db.session, doc)
         db.session.commit()
         assert conn.reconcile_seconds == 24 * 3600
+        from hub.sync import registry
+        assert registry.build(conn).check()["ok"]  # the id column alone is checked
     add_complaint(source, 2, TODAY - timedelta(days=400))
     first = sync(app, doc_cid)
     assert first["status"] == "succeeded" and first["counts"]["created"] == 2, first
@@ -224,7 +226,7 @@ def test_no_since_column_reads_new_rows_by_id_and_changes_by_reconciliation(app,
     assert hub_state(app, doc_cid)["1"][1] == "in_progress"
 
 
-def test_rest_source_with_its_clock_set_back(app, sim, run_sync, connector):
+def test_rest_source_with_its_clock_set_back(app, sim, run_sync, connector, make_caller):
     """A REST source: its clock set back an hour stamps a later edit before the copy the
     hub holds. The sync drops it as stale, or never reads it; the reconciliation (the
     full read) takes it, once."""
@@ -243,3 +245,9 @@ def test_rest_source_with_its_clock_set_back(app, sim, run_sync, connector):
     assert (run["counts"]["missing"], run["counts"]["changed"]) == (0, 1), run
     assert hub_state(app, system)[str(aid)][0] == "Judul yang diubah petugas"
     assert reconcile_now(app, connector)["counts"]["changed"] == 0
+    # Listed with the connector's runs, each saying its kind.
+    officer = make_caller("kab-sleman", "reports:read")
+    runs = officer.get(f"/connectors/{connector}/runs").get_json()["items"]
+    assert [(r["kind"], r["status"]) for r in runs] == \
+        [("reconcile", "succeeded")] * 2 + [("sync", "succeeded")] * 2
+    assert runs[1]["counts"]["changed"] == 1
