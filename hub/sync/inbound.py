@@ -182,7 +182,7 @@ class RecordApplier:
         unmapped one, a change, a second copy of a new one) is left to apply()."""
         reports = [r for r in recs if r["stream"] == "reports" and not r["origin_hub_id"]]
         known = self._known_refs([r["external_id"] for r in reports])
-        held = self._held_ids(recs)
+        held = self.held_ids(recs)
         settled: dict[int, tuple] = {}
         fresh, seen = [], set()
         for index, rec in enumerate(recs):
@@ -208,7 +208,7 @@ class RecordApplier:
         from hub.services.ingest import ref_hashes
         return ref_hashes(self.session, self.conn.system, external_ids)
 
-    def _held_ids(self, recs) -> set:
+    def held_ids(self, recs) -> set:
         from hub.services.ingest import among
         rows = self.session.execute(sa.select(HeldRecord.stream, HeldRecord.external_id).where(
             HeldRecord.connector_id == self.conn.id,

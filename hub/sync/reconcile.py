@@ -24,7 +24,6 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import current_app
 
 from connectors.base import ConnectorError, read_everything
 from hub import sqlite
@@ -229,7 +228,7 @@ def _differing(applier, conn, records) -> tuple[list[int], set[int]]:
         ResponseExternalRef.system == conn.system,
         among(db.session, ResponseExternalRef.external_id, responses))).scalars()) \
         if responses else set()
-    held = applier._held_ids(records)
+    held = applier.held_ids(records)
     differ, missing = [], set()
     for index, rec in enumerate(records):
         if rec["origin_hub_id"] or (rec["stream"], rec["external_id"]) in held:
@@ -256,9 +255,9 @@ def _gone(conn, seen: dict, complete: set) -> int:
     for stream, model in (("reports", ReportExternalRef), ("responses", ResponseExternalRef)):
         if stream not in complete:
             continue
-        held = db.session.execute(sa.select(model.external_id).where(
+        taken = db.session.execute(sa.select(model.external_id).where(
             model.system == conn.system)).scalars()
-        gone += sum(1 for external_id in held if external_id not in seen[stream])
+        gone += sum(1 for external_id in taken if external_id not in seen[stream])
     return gone
 
 
@@ -279,15 +278,16 @@ def _finish(connector_id, run_id, counts, error, unseen, owner) -> None:
         run.error = "not everything was read: " + "; ".join(unseen)
     else:
         run.status = "partial" if counts.get("failed") else "succeeded"
-    every = conn.reconcile_seconds or DEFAULT_EVERY
+    every = conn.reconcile_seconds
     if run.status == "failed":
         from hub.sync import notify
         from hub.sync.runner import backoff_seconds
-        conn.next_reconcile_at = now + timedelta(seconds=min(
-            every, backoff_seconds(1, max(conn.interval_seconds, 60))))
+        if every:  # again soon, not a whole period later
+            conn.next_reconcile_at = now + timedelta(seconds=min(
+                every, backoff_seconds(1, max(conn.interval_seconds, 60))))
         notify.sync_failed(conn, run)
-    elif conn.reconcile_seconds:
-        conn.next_reconcile_at = now + timedelta(seconds=conn.reconcile_seconds)
+    elif every:
+        conn.next_reconcile_at = now + timedelta(seconds=every)
     db.session.commit()
     release_lease(connector_id, owner)
     log.info("reconciliation %s of %s: %s (%s)", run_id, connector_id, run.status,
@@ -296,7 +296,7 @@ def _finish(connector_id, run_id, counts, error, unseen, owner) -> None:
 
 def _retry_soon(connector_id: str) -> None:
     """A sync holds the connector: try again in a few minutes rather than a day."""
-    retry = timedelta(seconds=current_app.config.get("HUB_RECONCILE_RETRY_SECONDS", 300))
+    retry = timedelta(minutes=5)
     db.session.execute(sa.update(Connector).where(
         Connector.id == connector_id, Connector.reconcile_seconds.is_not(None))
         .values(next_reconcile_at=utcnow() + retry))

@@ -166,6 +166,10 @@ def test_a_read_that_fails_midway_is_partial(app, source, monkeypatch):
     ukk.execute(source, f'GRANT SELECT ON pengaduan TO "{ukk.READER}"')
     rest = reconcile_now(app, cid)
     assert rest["status"] == "succeeded" and rest["counts"]["changed"] == 8, rest
+    # Nothing readable at all: failed, and said so.
+    ukk.execute(source, f'REVOKE SELECT ON pengaduan FROM "{ukk.READER}"')
+    nothing = reconcile_now(app, cid)
+    assert nothing["status"] == "failed" and "rejected a stream's query" in nothing["error"]
 
 
 def test_the_default_period_and_the_schedule(app, source):
