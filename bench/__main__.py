@@ -1,7 +1,7 @@
 """`python -m bench [--only NAME]`: run the benchmarks and print their tables."""
 import argparse
 
-from bench import connector, harness, ingest, reads, scaleout, webhooks
+from bench import connector, harness, ingest, reads, reconcile, scaleout, webhooks
 
 
 def main():
@@ -12,7 +12,10 @@ def main():
     parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000],
                         help="connector backfill sizes (default 20000 100000)")
     parser.add_argument("--only", default=None,
-                        choices=["ingest", "connector", "reads", "scaleout", "webhooks"])
+                        choices=["ingest", "connector", "reads", "scaleout", "webhooks",
+                                 "reconcile"])
+    parser.add_argument("--reconcile-records", type=int, nargs="+", default=[100_000],
+                        help="unchanged records one reconciliation compares (default 100000)")
     parser.add_argument("--scale-records", type=int, default=5_000,
                         help="records per local system in the scale-out run (default 5000)")
     parser.add_argument("--webhook-events", type=int, default=300,
@@ -35,6 +38,10 @@ def main():
     if args.only in (None, "webhooks"):
         harness.print_table("Webhooks: delivery to a local receiver (gunicorn + RQ workers)",
                             webhooks.run(args.webhook_events, workers=args.workers))
+
+    if args.only in (None, "reconcile"):
+        harness.print_table("Reconciliation: SQL view without a change column, all unchanged",
+                            reconcile.run(tuple(args.reconcile_records)))
 
 
 if __name__ == "__main__":

@@ -112,6 +112,10 @@ class Connector(Protocol):
     def read(self, stream: str, cursor: dict | None) -> Iterator[Page]:
         """Pages of records changed since `cursor` (None: from the beginning)."""
 
+    # Optional: `read_all(stream)`, every record the local system holds, whatever the
+    # cursor says (a reconciliation compares them with the hub's; see read_everything).
+    # Without it, read(stream, None) is taken: for most sources that is the full read.
+
     def find_report(self, hub_id: str) -> str | None:
         """The local id of a report the hub pushed earlier, if the local system has it
         (so a push interrupted after the local write is never written twice)."""
@@ -130,6 +134,12 @@ class Connector(Protocol):
 
     def check(self) -> dict:
         """Reach the local system once; raises ConnectorError when it cannot."""
+
+
+def read_everything(connector, stream: str) -> Iterator[Page]:
+    """The connector's full read of a stream, ignoring (and never moving) its cursor."""
+    read_all = getattr(connector, "read_all", None)
+    return read_all(stream) if read_all is not None else connector.read(stream, None)
 
 
 class ReadOnly:

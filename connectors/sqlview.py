@@ -9,8 +9,9 @@ mappings/kota-yogyakarta/jogja-smart-service.yaml):
              hub, the tenant names a `source` instead and the hub fills in the URL and
              credentials the operator configured for it (hub.sync.destinations)
   streams    per stream a `query` (a view/table name, or one SELECT), its `since_column`
-             (last-modified timestamp) and `id_column` (unique), and field specs as in
-             the REST connector (paths are column names)
+             (last-modified timestamp; optional: without one, new rows are read by id and
+             changes only by a reconciliation) and `id_column` (unique), and field specs
+             as in the REST connector (paths are column names)
   paging     keyset on (since_column, id_column): rows sharing one timestamp are never
              skipped at a page boundary, which LIMIT/OFFSET or `since >` alone would do
 
@@ -172,6 +173,11 @@ class SqlViewConnector(ReadOnly):
 
     def read(self, stream: str, cursor: dict | None):
         cfg = self.config["streams"][stream]
+        if not cfg.get("since_column"):
+            # No column says when a row last changed: new rows are found by their id
+            # (after the last one read), changes only by a reconciliation (read_all).
+            yield from self._read_by_id(stream, cfg, (cursor or {}).get("after"))
+            return
         since_col = self._name(stream, cfg["since_column"])
         id_col = self._name(stream, cfg["id_column"])
         base = (f"SELECT * FROM {self._source(stream, cfg)} WHERE src.{since_col} IS NOT "
@@ -194,10 +200,7 @@ class SqlViewConnector(ReadOnly):
                     params["since"] = datetime.fromisoformat(since)
                 else:
                     where = ""
-                with self._transaction(connection):
-                    rows = [{k: _plain(v) for k, v in row.items()} for row in
-                            connection.execute(sa.text(base + where + order), params)
-                            .mappings()]
+                rows = self._rows(connection, base + where + order, params)
                 if rows:
                     last = rows[-1]
                     stamp = last[cfg["since_column"]]
@@ -207,26 +210,66 @@ class SqlViewConnector(ReadOnly):
                                              retryable=False)
                     key = [stamp.isoformat(), last[cfg["id_column"]]]
                     since = key[0]
-                records, rejected = [], []
-                for row in rows:
-                    try:
-                        records.append(self._record(stream, cfg, row))
-                    except ValueError as exc:
-                        rejected.append(({k: _jsonable(v) for k, v in row.items()},
-                                         f"{cfg['id_column']} {row.get(cfg['id_column'])}: "
-                                         f"{exc}"))
+                records, rejected = self._records(stream, cfg, rows)
                 # Nothing new after a lookback re-read: keep the key where it was.
                 yield Page(records, {"since": key[0], "key": key} if key else {}, rejected)
                 if len(rows) < self.page_size:
                     return
+
+    def read_all(self, stream: str):
+        """Every row of the stream, whatever its since column holds (NULL too, or a date
+        that is the complaint's and not the row's last change): keyset on the id alone.
+        The reconciliation reads this; the stream's cursor is neither read nor moved."""
+        yield from self._read_by_id(stream, self.config["streams"][stream], None)
+
+    def _read_by_id(self, stream: str, cfg: dict, after):
+        id_col = self._name(stream, cfg["id_column"])
+        base = f"SELECT * FROM {self._source(stream, cfg)}"
+        order = f" ORDER BY src.{id_col} LIMIT :limit"
+        with self._connect() as connection:
+            while True:
+                params = {"limit": self.page_size}
+                where = ""
+                if after is not None:
+                    where = f" WHERE src.{id_col} > :after"
+                    params["after"] = after
+                rows = self._rows(connection, base + where + order, params)
+                if rows:
+                    after = rows[-1][cfg["id_column"]]
+                records, rejected = self._records(stream, cfg, rows)
+                yield Page(records, {"after": after} if after is not None else {}, rejected)
+                if len(rows) < self.page_size:
+                    return
+
+    def _rows(self, connection, sql: str, params: dict) -> list[dict]:
+        with self._transaction(connection):
+            return [{k: _plain(v) for k, v in row.items()} for row in
+                    connection.execute(sa.text(sql), params).mappings()]
+
+    def _records(self, stream: str, cfg: dict, rows: list) -> tuple[list, list]:
+        records, rejected = [], []
+        for row in rows:
+            try:
+                records.append(self._record(stream, cfg, row))
+            except ValueError as exc:
+                rejected.append(({k: _jsonable(v) for k, v in row.items()},
+                                 f"{cfg['id_column']} {row.get(cfg['id_column'])}: {exc}"))
+        return records, rejected
+
+    @staticmethod
+    def reports_changes(config: dict) -> bool:
+        """Whether every stream names a column that moves on each change: without one,
+        edits and status moves reach the hub only through a reconciliation."""
+        return all(cfg.get("since_column") for cfg in (config.get("streams") or {}).values())
 
     def _record(self, stream: str, cfg: dict, row: dict) -> LocalRecord:
         flat = fieldmap.extract(row, cfg.get("fields", {}), self.tz)
         external_id = flat.pop("external_id", None)
         if external_id in (None, ""):
             external_id = row.get(cfg["id_column"])
-        updated_at = flat.pop("updated_at", None) or \
-            fieldmap.parse_datetime(row[cfg["since_column"]], self.tz)
+        updated_at = flat.pop("updated_at", None)
+        if updated_at is None and cfg.get("since_column"):
+            updated_at = fieldmap.parse_datetime(row[cfg["since_column"]], self.tz)
         report_ref = flat.pop("report_external_id", None)
         fields: dict = {}
         for path, value in flat.items():
@@ -248,10 +291,11 @@ class SqlViewConnector(ReadOnly):
         started = time.perf_counter()
         with self._connect() as connection, self._transaction(connection):
             for stream, cfg in self.config["streams"].items():
+                columns = [cfg["id_column"]] + ([cfg["since_column"]]
+                                                if cfg.get("since_column") else [])
                 connection.execute(sa.text(
-                    f"SELECT src.{self._name(stream, cfg['since_column'])}, "
-                    f"src.{self._name(stream, cfg['id_column'])} FROM "
-                    f"{self._source(stream, cfg)} WHERE 1 = 0"))
+                    "SELECT " + ", ".join(f"src.{self._name(stream, c)}" for c in columns) +
+                    f" FROM {self._source(stream, cfg)} WHERE 1 = 0"))
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000)}
 
 

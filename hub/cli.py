@@ -157,6 +157,29 @@ def connector_sync(connector_id):
                                                               else ""))
 
 
+@connector_cli.command("reconcile")
+@click.argument("connector_id")
+def connector_reconcile(connector_id):
+    """Read the connector's whole source now, here, compare it with the hub and take what
+    differs; print what was missing, changed or gone."""
+    from hub.models import Connector, SyncRun
+    from hub.sync.reconcile import reconcile_connector
+    if db.session.get(Connector, connector_id) is None:
+        raise click.ClickException(f"no connector '{connector_id}'")
+    run_id = reconcile_connector(connector_id, trigger="manual")
+    if run_id is None:
+        raise click.ClickException("another worker is running this connector right now; "
+                                   "try again when its sync has ended")
+    run = db.session.get(SyncRun, run_id)
+    counts = run.counts
+    click.echo(f"run {run.id}: {run.status}; {counts['read']} read, {counts['missing']} "
+               f"missing, {counts['changed']} changed, {counts['gone']} no longer in the "
+               f"source (kept), {counts['held']} held, {counts['failed']} failed" +
+               (f"\n{run.error}" if run.error else ""))
+    if run.status == "failed":
+        raise SystemExit(1)
+
+
 source_system_cli = AppGroup("source-system", help="Source-system names and their agencies.")
 
 

@@ -45,3 +45,28 @@ def test_connector_import_export_round_trip(app, runner, tmp_path, monkeypatch):
     broken.write_text("connector: {id: x, kind: telepathy, agency: kab-sleman}\n")
     refused = runner.invoke(args=["hub", "connector", "import", str(broken)])
     assert refused.exit_code != 0 and "unknown connector kind" in refused.output
+
+
+def test_connector_reconcile_prints_what_it_found(app, runner, tmp_path):
+    import os
+
+    from tests.sync import ukk
+    name = f"ukk_cli_{os.getpid()}"
+    source = ukk.create_source(name)
+    try:
+        cid = ukk.connect(app, source, "ukk-cli")
+        first = runner.invoke(args=["hub", "connector", "reconcile", cid])
+        assert first.exit_code == 0, first.output
+        assert "succeeded; 1 read, 1 missing, 0 changed, 0 no longer in the source" in \
+            first.output
+        ukk.execute(source, "UPDATE pengaduan SET status = 'selesai'")
+        second = runner.invoke(args=["hub", "connector", "reconcile", cid])
+        assert "1 read, 0 missing, 1 changed" in second.output, second.output
+        with app.app_context():
+            from hub.models import SyncRun
+            kinds = [r.kind for r in db.session.query(SyncRun).filter_by(connector_id=cid)]
+        assert kinds == ["reconcile", "reconcile"]
+    finally:
+        ukk.drop_source(name)
+    unknown = runner.invoke(args=["hub", "connector", "reconcile", "no-such-connector"])
+    assert unknown.exit_code != 0 and "no connector 'no-such-connector'" in unknown.output

@@ -39,11 +39,14 @@ class ConnectorSchema(Schema):
     last_success_at = Timestamp(allow_none=True)
     last_run_at = Timestamp(allow_none=True)
     next_run_at = Timestamp(allow_none=True)
+    reconcile_seconds = fields.Integer(allow_none=True)
+    next_reconcile_at = Timestamp(allow_none=True)
     held = fields.Integer(dump_default=0)
 
 
 class RunSchema(Schema):
     id = fields.Integer()
+    kind = fields.String()  # sync or reconcile
     trigger = fields.String()
     status = fields.String()
     started_at = Timestamp()

@@ -36,6 +36,10 @@ class Connector(db.Model):
     lease_owner = sa.Column(sa.String(100), nullable=True)
     lease_until = sa.Column(UTCDateTime, nullable=True)
     outbound_seq = sa.Column(sa.BigInteger, nullable=False, default=0)
+    # Reconciliation (hub/sync/reconcile.py): how often the whole source is read and
+    # compared, for sources that cannot say what changed; None: never on a schedule.
+    reconcile_seconds = sa.Column(sa.Integer, nullable=True)
+    next_reconcile_at = sa.Column(UTCDateTime, nullable=True)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
 
@@ -56,6 +60,8 @@ class SyncRun(db.Model):
     connector_id = sa.Column(sa.String(64), sa.ForeignKey("connectors.id", ondelete="CASCADE"),
                              nullable=False)
     trigger = sa.Column(sa.String(20), nullable=False, default="schedule")
+    # "sync" (read what changed since the cursor) or "reconcile" (read everything, compare)
+    kind = sa.Column(sa.String(20), nullable=False, default="sync", server_default="sync")
     worker = sa.Column(sa.String(100), nullable=True)
     status = sa.Column(sa.String(20), nullable=False, default="running")
     started_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)

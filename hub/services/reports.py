@@ -294,9 +294,13 @@ def find_by_ref(session, system: str, external_id: str):
 
 
 def upsert_from_source(session, system: str, external_id: str, data: dict, actor: Actor,
-                       *, raw_payload: dict, if_match: str | None = None):
+                       *, raw_payload: dict, if_match: str | None = None,
+                       newer_only: bool = True):
     """Create, or update if newer. Returns (report, result) with result one of
-    created | updated | unchanged | stale. Replaying a payload changes nothing."""
+    created | updated | unchanged | stale. Replaying a payload changes nothing.
+    newer_only=False takes the payload as the source's present state whatever its time
+    stamp (a reconciliation's full read: a local clock set back stamps a later change
+    earlier than the copy the hub holds)."""
     principal = actor.principal
     system = source_systems.normalise(system)
     source_systems.check_writer(session, system, principal)
@@ -319,7 +323,7 @@ def upsert_from_source(session, system: str, external_id: str, data: dict, actor
         raise Problem(412, "Precondition failed",
                       f"The report changed since you read it (now {report.etag}); "
                       "fetch it again and retry.", slug="precondition-failed")
-    if incoming_at is not None and ref.source_updated_at is not None \
+    if newer_only and incoming_at is not None and ref.source_updated_at is not None \
             and incoming_at < ref.source_updated_at:
         return report, "stale"
     if ref.payload_hash == fingerprint:

@@ -57,6 +57,13 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
     conn.config = spec.get("config", {})
     conn.interval_seconds = int(spec.get("interval_seconds", 60))
     conn.lookback_seconds = int(spec.get("lookback_seconds", 300))
+    from hub.sync import reconcile
+    try:
+        every = reconcile.parse_every(spec["reconcile_every"]) if "reconcile_every" in spec \
+            else reconcile.default_every(kind, conn.config)
+    except ValueError as exc:
+        raise FileError(f"connector.{exc}") from None
+    reconcile.schedule(conn, every)
     values = unseal(conn.secrets)
     for name, env in (spec.get("secrets_env") or {}).items():
         if os.environ.get(env):
@@ -101,8 +108,19 @@ def export_document(session, connector_id: str) -> dict:
     return {"connector": {"id": conn.id, "agency": conn.agency_code, "kind": conn.kind,
                           "name": conn.name, "system": conn.system,
                           "interval_seconds": conn.interval_seconds,
-                          "lookback_seconds": conn.lookback_seconds, "config": conn.config},
+                          "lookback_seconds": conn.lookback_seconds,
+                          "reconcile_every": _period(conn.reconcile_seconds),
+                          "config": conn.config},
             "mappings": {f: t for f, t in tables.items() if t}}
+
+
+def _period(seconds: int | None) -> str:
+    if not seconds:
+        return "off"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def dump_yaml(doc: dict) -> str:

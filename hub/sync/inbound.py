@@ -79,7 +79,7 @@ class RecordApplier:
     """Applies one connector's records; each call returns an outcome word for the counts:
     created, updated, unchanged, stale, echo, held, failed."""
 
-    def __init__(self, session, conn, mappings):
+    def __init__(self, session, conn, mappings, *, present_state: bool = False):
         # The session itself, not Flask-SQLAlchemy's scoped proxy: the rules read
         # session.info several times per record, and each proxied access looks the
         # session up again, a measurable share of a backfill.
@@ -94,10 +94,14 @@ class RecordApplier:
         self.tidied: set = set()  # local ids of reports a field of which was fixed
         self.principal = connector_principal(conn)
         self.actor = Actor(self.principal, conn.system)
+        # A reconciliation's records are the source's present state, read whole under the
+        # connector's lease: they are taken even when their time stamp is older than the
+        # copy the hub holds (a local clock set back), instead of being dropped as stale.
+        self.present_state = present_state
 
     def apply(self, rec: dict) -> tuple[str, str | None]:
         """rec is record_to_json output. Returns (outcome, reason for failed/held)."""
-        if self._newer_copy_held(rec):
+        if not self.present_state and self._newer_copy_held(rec):
             return "stale", None
         try:
             with events.savepoint(self.session):
@@ -132,8 +136,18 @@ class RecordApplier:
                           {**payload, "agency": unit or self.conn.agency_code})
         _, result = report_service.upsert_from_source(
             self.session, self.conn.system, rec["external_id"], data, self.actor,
-            raw_payload=payload)
+            raw_payload=payload, newer_only=not self.present_state)
         return result
+
+    def fingerprint(self, rec: dict) -> str | None:
+        """The fingerprint of a report record as the hub would store it (the hash of its
+        mapped fields), to compare with the one kept on its reference; None when it cannot
+        be mapped yet."""
+        mapped, missing = self.mappings.inbound(rec["fields"])
+        if missing:
+            return None
+        payload, _ = self._report_payload(rec, mapped)
+        return report_service.payload_fingerprint(payload)
 
     def _report_payload(self, rec: dict, mapped: dict) -> tuple[dict, str | None]:
         """The upsert payload (without agency: the unit decides it only on creation, and
@@ -168,7 +182,7 @@ class RecordApplier:
         unmapped one, a change, a second copy of a new one) is left to apply()."""
         reports = [r for r in recs if r["stream"] == "reports" and not r["origin_hub_id"]]
         known = self._known_refs([r["external_id"] for r in reports])
-        held = self._held_ids(recs)
+        held = self.held_ids(recs)
         settled: dict[int, tuple] = {}
         fresh, seen = [], set()
         for index, rec in enumerate(recs):
@@ -194,7 +208,7 @@ class RecordApplier:
         from hub.services.ingest import ref_hashes
         return ref_hashes(self.session, self.conn.system, external_ids)
 
-    def _held_ids(self, recs) -> set:
+    def held_ids(self, recs) -> set:
         from hub.services.ingest import among
         rows = self.session.execute(sa.select(HeldRecord.stream, HeldRecord.external_id).where(
             HeldRecord.connector_id == self.conn.id,
@@ -359,9 +373,10 @@ class RecordApplier:
                 detail=detail, source_updated_at=updated_at, first_held_at=now,
                 last_seen_at=now, attempts=1))
         else:
-            # Keep the newest copy; an older one arriving late never replaces it.
-            if held.source_updated_at is None or updated_at is None or \
-                    updated_at >= held.source_updated_at:
+            # Keep the newest copy; an older one arriving late never replaces it (the
+            # source's present state, read whole, always does).
+            if self.present_state or held.source_updated_at is None or \
+                    updated_at is None or updated_at >= held.source_updated_at:
                 held.record, held.source_updated_at = rec, updated_at
             held.missing, held.reason, held.detail = missing, reason, detail
             held.last_seen_at, held.attempts = now, held.attempts + 1

@@ -50,11 +50,7 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         log.info("connector %s is being synced by another worker; skipped", connector_id)
         return None
     conn = db.session.get(Connector, connector_id)
-    # Runs left "running" by a worker that died are closed as abandoned.
-    db.session.execute(sa.update(SyncRun).where(
-        SyncRun.connector_id == connector_id, SyncRun.status == "running")
-        .values(status="abandoned", ended_at=utcnow(),
-                error="the worker running it stopped before it finished"))
+    close_abandoned(connector_id)
     before = {s.stream: s.cursor for s in db.session.execute(
         sa.select(StreamState).where(StreamState.connector_id == connector_id)).scalars()}
     run = SyncRun(connector_id=connector_id, trigger=trigger, worker=owner, status="running",
@@ -102,6 +98,15 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
         error = officer_message(exc, run_id)
     _finish(connector_id, run_id, counts, error, retryable, owner, unseen)
     return run_id
+
+
+def close_abandoned(connector_id: str) -> None:
+    """Runs left "running" by a worker that died are closed as abandoned (the lease,
+    just taken, says no other run of this connector is going on)."""
+    db.session.execute(sa.update(SyncRun).where(
+        SyncRun.connector_id == connector_id, SyncRun.status == "running")
+        .values(status="abandoned", ended_at=utcnow(),
+                error="the worker running it stopped before it finished"))
 
 
 def officer_message(exc: Exception, run_id) -> str:
@@ -211,9 +216,10 @@ def _count(outcomes, counts) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
 
 
-def _apply(applier, conn, stream, page, counts, run_id, owner) -> None:
+def _apply(applier, conn, stream, page, counts, run_id, owner) -> list:
     """The ordinary path: apply the page's records in this session and commit them with
-    the page's cursor."""
+    the page's cursor (none for a reconciliation's page: it leaves the cursor alone).
+    Returns the records' outcomes."""
     outcomes = applier.apply_page(page.records)
     _count(outcomes, counts)
     for record, raw, (outcome, reason) in zip(page.records, page.raws, outcomes,
@@ -228,9 +234,11 @@ def _apply(applier, conn, stream, page, counts, run_id, owner) -> None:
         db.session.add(SyncRecordError(run_id=run_id, connector_id=conn.id, stream=stream,
                                        external_id=None, reason=f"unreadable record: {why}",
                                        payload=_safe(raw)))
-    save_cursor(db.session, conn.id, stream, page.cursor)
+    if page.cursor is not None:
+        save_cursor(db.session, conn.id, stream, page.cursor)
     renew_lease(conn.id, owner)
     db.session.commit()  # the page's records and its cursor, together
+    return outcomes
 
 
 class ReadPage(NamedTuple):

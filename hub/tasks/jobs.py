@@ -18,6 +18,15 @@ def sync_connector(connector_id: str, trigger: str = "schedule"):
                                 f"sync of {connector_id}")
 
 
+def reconcile_connector(connector_id: str, trigger: str = "schedule"):
+    """A reconciliation (hub.sync.reconcile), under the same lease as the connector's
+    syncs: one of them at a time per connector, whichever takes the lease first."""
+    with _app_context():
+        from hub.sync.reconcile import reconcile_connector as reconcile
+        return _through_outages(lambda: reconcile(connector_id, trigger),
+                                f"reconciliation of {connector_id}")
+
+
 def _through_outages(run, what: str, give_up_after: float = 600.0):
     """run(), again and again while the database is unreachable, until it answers (or
     give_up_after seconds, then the error stands). In a worker only: the job was taken off
@@ -114,9 +123,29 @@ def enqueue_due() -> list[str]:
             db.session.execute(sa.update(Connector).where(Connector.id == cid)
                                .values(next_run_at=utcnow()))
             db.session.commit()
+    _enqueue_reconciles()
     enqueue_sla_scan()
     _schedule_webhook_relay()
     return ids
+
+
+def _enqueue_reconciles() -> list[str]:
+    """Enqueue the connectors whose reconciliation is due (`reconcile_every`)."""
+    import logging
+
+    from hub.extensions import db
+    from hub.models import utcnow
+    from hub.sync.reconcile import claim_due
+    from hub.tasks.queue import enqueue
+    try:
+        ids = claim_due(db.session, utcnow())
+        for cid in ids:
+            enqueue(reconcile_connector, cid, "schedule", queue="sync")
+        return ids
+    except Exception:  # in-process: a failed reconciliation must not stop the syncs
+        db.session.rollback()
+        logging.getLogger(__name__).exception("reconciliation failed; it is retried later")
+        return []
 
 
 _last_sla_scan = None

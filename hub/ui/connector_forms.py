@@ -284,6 +284,8 @@ def _edit(kind: str, conn):
                          system=common["system"], outbound_seq=0, failure_streak=0,
                          paused=True, paused_reason=i18n.t("form.new_paused"))
         db.session.add(conn)
+        from hub.sync import reconcile  # a source without a change cursor: daily
+        reconcile.schedule(conn, reconcile.default_every(kind, config))
     conn.name = common["name"]
     conn.config = config
     conn.interval_seconds = int(common["interval_seconds"])
