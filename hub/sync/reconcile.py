@@ -38,19 +38,9 @@ from hub.models import (
 )
 from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
+from hub.sync.lease import LeaseLost, acquire_lease, release_lease, renew_lease, worker_name
 from hub.sync.mapping import MappingSet
-from hub.sync.runner import (
-    COUNT_KEYS,
-    LeaseLost,
-    ReadPage,
-    _apply,
-    acquire_lease,
-    close_abandoned,
-    officer_message,
-    release_lease,
-    renew_lease,
-    worker_name,
-)
+from hub.sync.runner import COUNT_KEYS, ReadPage, _apply, close_abandoned, officer_message
 
 log = logging.getLogger(__name__)
 # missing: records the hub did not have; changed: records whose fields differed and were

@@ -21,7 +21,7 @@ def sync_connector(connector_id: str, trigger: str = "schedule"):
 def reconcile_connector(connector_id: str, trigger: str = "schedule"):
     """A reconciliation (hub.sync.reconcile), under the same lease as the connector's
     syncs: one of them at a time per connector, whichever takes the lease first."""
-    with _app_context():
+    with app_context():
         from hub.sync.reconcile import reconcile_connector as reconcile
         return _through_outages(lambda: reconcile(connector_id, trigger),
                                 f"reconciliation of {connector_id}")

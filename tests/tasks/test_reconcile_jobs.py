@@ -10,7 +10,8 @@ from rq import Queue
 
 from hub.extensions import db
 from hub.models import Connector, Report, SyncRun, utcnow
-from hub.sync.runner import acquire_lease, release_lease, run_connector
+from hub.sync.lease import acquire_lease, release_lease
+from hub.sync.runner import run_connector
 from tests.conftest import REDIS_URL
 from tests.helpers import start_worker
 from tests.sync.conftest import connector, sim, sleman_doc  # noqa: F401  fixtures
