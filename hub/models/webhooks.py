@@ -114,6 +114,10 @@ class WebhookDelivery(db.Model):
         sa.Index("ix_webhook_deliveries_sub_report", "subscription_id", "report_id",
                  "event_seq"),
         sa.Index("ix_webhook_deliveries_sub_id", "subscription_id", "id"),
+        # The claim's order within each subscription (hub.webhooks.dispatch.claimable).
+        sa.Index("ix_webhook_deliveries_sub_due", "subscription_id", "next_attempt_at", "id",
+                 postgresql_where=sa.text("status = 'pending'"),
+                 sqlite_where=sa.text("status = 'pending'")),
     )
 
 

@@ -91,10 +91,10 @@ def relay_webhooks(max_seconds: float = 60.0, helper: bool = False) -> dict:
         def step() -> bool:
             events = relay.fan_out(db.session)
             before = sender.sent
-            worked = sender.pump(db.session)
+            worked = sender.pump(db.session, fresh=bool(events))
             totals["events"] += events
             totals["attempts"] = sender.sent
-            if sender.sent - before >= sender.size and redis_on:
+            if sender.saturated and sender.sent > before and redis_on:
                 try:  # more waiting than one job sends: call in another worker
                     _enqueue(queue, helper=True)
                 except Exception:

@@ -214,8 +214,23 @@ def _save(session, rows) -> int:
     return saved
 
 
+def _anything_new(session) -> bool:
+    """Whether an event is past the cursor or an outbox event unrelayed: one indexed read,
+    so a relay busy delivering does not lock the cursor on every turn for nothing. No
+    cursor yet counts as new (the locked path creates it)."""
+    last = sa.select(WebhookRelayCursor.last_seq).where(
+        WebhookRelayCursor.name == CURSOR).scalar_subquery()
+    newer = sa.exists().where(ReportEvent.seq > sa.func.coalesce(last, -1))
+    unrelayed = sa.exists().where(WebhookOutboxEvent.relayed_at.is_(None))
+    found = session.execute(sa.select(sa.or_(newer, unrelayed))).scalar()
+    session.commit()
+    return bool(found)
+
+
 def fan_out(session, limit: int = 500) -> int:
     """Turn the next events into delivery rows and commit; returns events consumed."""
+    if not _anything_new(session):
+        return 0
     consumed = 0
     cursor = _lock_cursor(session)
     subs = None
