@@ -9,6 +9,7 @@ import yaml
 
 from hub.errors import Problem
 from hub.models import Holiday
+from hub.services import storage
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "seed" / "holidays.yaml"
 AGENCY_KIND = "agency"
@@ -90,11 +91,9 @@ def add_agency_holiday(session, agency_code: str, day: date, name: str,
                        kind: str = AGENCY_KIND) -> Holiday:
     """A new holiday of one agency; the same date twice is 409 (also when two requests
     race: the unique key decides, not a read before the write)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     new_id = session.execute(
-        insert(Holiday).values(agency_code=agency_code, date=day, name=name, kind=kind)
+        storage.insert(session, Holiday)
+        .values(agency_code=agency_code, date=day, name=name, kind=kind)
         .on_conflict_do_nothing(index_elements=["date", "agency_code"])
         .returning(Holiday.id)).scalar_one_or_none()
     if new_id is None:

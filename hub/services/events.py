@@ -84,12 +84,8 @@ def _write_pending_events(session):
     first = last - len(rows) + 1
     for offset, row in enumerate(rows):
         row["seq"] = first + offset
-    if session.get_bind().dialect.name == "postgresql":
-        # One COPY: several times cheaper per row than the ORM bulk insert, which was
-        # about a seventh of a backfill page.
-        insert_rows(session, ReportEvent.__table__, rows)
-    else:
-        session.execute(sa.insert(ReportEvent), rows)
+    # One COPY on PostgreSQL: several times cheaper per row than the ORM bulk insert.
+    insert_rows(session, ReportEvent.__table__, rows)
 
 
 # Per-transaction memos kept in session.info by the services; none may outlive the

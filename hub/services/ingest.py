@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from hub.models import ReportExternalRef
+from hub.services import storage
 
 
 def among(session, column, values) -> sa.ColumnElement:
@@ -19,7 +20,7 @@ def among(session, column, values) -> sa.ColumnElement:
     500 ids as 500 placeholders cost more to render, parse and plan (per page, the text
     differing with the count) than the index probes themselves."""
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    if storage.is_postgresql(session):
         return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
@@ -59,7 +60,7 @@ def probe_refs(session, system: str, external_ids: list, *columns) -> list:
     if not external_ids:
         return []
     ref = ReportExternalRef
-    if session.get_bind().dialect.name != "postgresql":
+    if not storage.is_postgresql(session):
         return session.execute(sa.select(ref.external_id, *columns).where(
             ref.system == system, ref.external_id.in_(external_ids))).all()
     wanted = sa.func.unnest(sa.bindparam(None, list(external_ids), type_=ARRAY(sa.Text))
@@ -90,10 +91,10 @@ def insert_rows(session, table: sa.Table, rows: list[dict]) -> None:
     naive datetime is refused here exactly as in an ORM flush."""
     if not rows:
         return
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
+    if not storage.is_postgresql(session):
         session.execute(sa.insert(table), rows)
         return
+    dialect = session.get_bind().dialect
     names = list(dict.fromkeys(name for row in rows for name in row))
     procs = [_copy_processor(table.c[name], dialect) for name in names]
     plain = [name for name, proc in zip(names, procs, strict=True) if proc is None]

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from hub.models import Attachment, Report, ReportAgency, ReportExternalRef
+from hub.services import storage
 from hub.services.representations_sql import report_json_sql
 
 _REF = ("id", "system", "external_id")
@@ -101,7 +102,7 @@ def run_prepared(session, stmt: sa.Select, params: dict, *, plan_each_time: bool
     paid a DEALLOCATE ALL round trip. A read changed nothing, so COMMIT ends it all the
     same, and the prepared statements serve the connection's next requests."""
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if not storage.is_postgresql(connection):
         return connection.execute(stmt, params).all()
     sql, defaults = _compiled(stmt, connection.dialect)
     driver = connection.connection.driver_connection
@@ -137,7 +138,7 @@ def report_views(session, stmt: sa.Select, order_by: tuple, limit: int) -> list:
 def builds_json(session) -> bool:
     """Whether the database writes the hot reads' JSON itself (PostgreSQL; the SQLite
     default keeps the Python path: views and representations.report_json)."""
-    return session.get_bind().dialect.name == "postgresql"
+    return storage.is_postgresql(session)
 
 
 # The list's filters: query argument -> the column it must equal.

@@ -14,7 +14,7 @@ from sqlalchemy.orm import lazyload
 from hub.errors import Problem
 from hub.ids import new_id
 from hub.models import Agency, Category, Report, ReportAgency, ReportExternalRef, utcnow
-from hub.services import events, lifecycle, sla, source_systems
+from hub.services import events, lifecycle, sla, source_systems, storage
 from hub.services.access import require_responsible
 from hub.services.tracking import allocate_tracking_ids
 
@@ -271,9 +271,7 @@ def lock_source_system(session, system: str) -> None:
     locked = session.info.setdefault("locked_systems", set())
     if system in locked:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                        {"k": f"source:{system}"})
+    storage.transaction_lock(session, f"source:{system}")
     locked.add(system)
 
 

@@ -8,11 +8,10 @@ by creating a connector for it, and only the claiming agency's clients (and nati
 ones) write under it. `SLEMAN-APP` and `sleman-app` are one name.
 """
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.errors import Problem
 from hub.models import SourceSystem, utcnow
+from hub.services import storage
 
 CLAIM_HOW = ("a hub admin claims it for your agency (POST /api/v1/source-systems, or "
              "`hub source-system claim {name} --agency <code>`), or creating a connector "
@@ -38,9 +37,7 @@ def claim(session, name: str, agency_code: str) -> tuple[SourceSystem, bool]:
     created = False
     if row is None:
         # Two claims of a new name may race: ON CONFLICT keeps whichever came first.
-        insert = (pg_insert if session.get_bind().dialect.name == "postgresql"
-                  else sqlite_insert)
-        result = session.execute(insert(SourceSystem).values(
+        result = session.execute(storage.insert(session, SourceSystem).values(
             name=name, agency_code=agency_code, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["name"]))
         created = bool(result.rowcount)

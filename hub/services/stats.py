@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from hub.auth import Principal
 from hub.errors import Problem, not_found
 from hub.models import Agency, Holiday, Report, utcnow
-from hub.services import access, sla
+from hub.services import access, sla, storage
 
 TZ_NAME = "Asia/Jakarta"
 UTC_OFFSET_HOURS = 7  # Asia/Jakarta has no daylight saving time
@@ -77,7 +77,7 @@ def filters_for(session, principal, *, agency=None, since=None, until=None,
 # -- dialect-specific expressions ------------------------------------------------------
 
 def _is_pg(session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+    return storage.is_postgresql(session)
 
 
 def _hours(pg: bool, start, end):

@@ -7,6 +7,7 @@ from collections import deque
 
 import sqlalchemy as sa
 
+from hub.services import storage
 from hub.services.events import allocate
 
 _DAMM = (
@@ -51,7 +52,7 @@ def reserve_tracking_ids(session, n: int) -> None:
 
 
 def _fetch(session, n: int):
-    if session.get_bind().dialect.name == "postgresql":
+    if storage.is_postgresql(session):  # a sequence hands out numbers without a row lock
         return session.execute(
             sa.text("SELECT nextval('tracking_number_seq') FROM generate_series(1, :n)"),
             {"n": n}).scalars().all()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from hub.extensions import db
-from hub.services import events, ingest, source_systems
+from hub.services import events, ingest, source_systems, storage
 from hub.services import reports as report_service
 from hub.sync.lease import renew_lease, save_cursor
 
@@ -48,7 +48,7 @@ class PageWriter:
 
     @staticmethod
     def usable() -> bool:
-        return db.session.get_bind().dialect.name == "postgresql"
+        return storage.is_postgresql(db.session)
 
     def in_flight_ids(self) -> set:
         return self._in_flight.prepared.external_ids if self._in_flight else set()

@@ -36,6 +36,7 @@ from hub.models import (
     SyncRun,
     utcnow,
 )
+from hub.services import storage
 from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
 from hub.sync.lease import LeaseLost, acquire_lease, release_lease, renew_lease, worker_name
@@ -303,9 +304,7 @@ def claim_due(session, now, limit: int = 20) -> list[str]:
                                        Connector.reconcile_seconds.is_not(None),
                                        Connector.next_reconcile_at <= now)
             .order_by(Connector.next_reconcile_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    due = session.execute(stmt).scalars().all()
+    due = session.execute(storage.claim(session, stmt)).scalars().all()
     for conn in due:
         conn.next_reconcile_at = now + timedelta(seconds=conn.reconcile_seconds)
     session.commit()

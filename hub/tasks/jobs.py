@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from hub import sqlite
+from hub.services import storage
 from hub.tasks.context import app_context
 
 
@@ -74,9 +75,7 @@ def claim_due_connectors(session, now, limit: int = 100) -> list[str]:
                                        sa.or_(Connector.next_run_at.is_(None),
                                               Connector.next_run_at <= now))
             .order_by(Connector.next_run_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    due = session.execute(stmt).scalars().all()
+    due = session.execute(storage.claim(session, stmt)).scalars().all()
     for conn in due:
         # A generous claim: the run itself sets the real next time when it ends.
         conn.next_run_at = now + timedelta(seconds=max(conn.interval_seconds, 30) * 5)

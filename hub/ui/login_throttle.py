@@ -10,12 +10,11 @@ wrong passwords lock the stranger out, not the officer signing in from elsewhere
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.extensions import db
 from hub.models import LoginThrottle
 from hub.models import types as model_types
+from hub.services import storage
 
 
 def claim(email: str, address: str, limit: int, lockout) -> tuple[int, datetime | None]:
@@ -24,8 +23,7 @@ def claim(email: str, address: str, limit: int, lockout) -> tuple[int, datetime 
     t = LoginThrottle.__table__
     expired = sa.and_(t.c.locked_until.is_not(None), t.c.locked_until <= now)
     until = sa.literal(now + lockout, type_=t.c.locked_until.type)
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(t).values(email=email[:254], address=address[:64], attempts=1,
+    stmt = storage.insert(db.session, t).values(email=email[:254], address=address[:64], attempts=1,
                             locked_until=now + lockout if limit <= 1 else None)
     stmt = stmt.on_conflict_do_update(
         index_elements=[t.c.email, t.c.address],

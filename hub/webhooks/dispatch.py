@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from hub.models import WebhookDelivery, WebhookSubscription, utcnow
 from hub.models.types import UTCDateTime
+from hub.services import storage
 from hub.webhooks import delivery, settings, signing
 
 UNDELIVERED = ("pending", "dead")
@@ -220,7 +221,7 @@ class Dispatcher:
         now = utcnow()
         full = [sid for sid, host in self.host_of_sub.items()
                 if self.hosts.get(host, 0) >= self.per_host]
-        stmt = self._claim_statement(session.get_bind().dialect.name == "postgresql")
+        stmt = self._claim_statement(storage.is_postgresql(session))
         params = {"now": now, "exclude": full, "free": free}
         rows = session.execute(stmt, params).scalars().all()
         if not rows:

@@ -23,7 +23,7 @@ from hub.models import (
     WebhookSubscription,
     utcnow,
 )
-from hub.services import access, changes
+from hub.services import access, changes, storage
 from hub.webhooks import payloads, settings
 
 log = logging.getLogger(__name__)
@@ -32,17 +32,6 @@ CURSOR = "report_events"
 REPORT_TYPES = tuple(t for t in EVENT_TYPES if t != "sync.failed")
 
 
-def _insert(session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
-def _is_pg(session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def active_subscriptions(session) -> list:
@@ -66,10 +55,9 @@ def new_delivery(sub, type_, body, event_at, now, *, event_seq=None, outbox_id=N
 
 
 def _lock_cursor(session):
-    stmt = sa.select(WebhookRelayCursor).where(WebhookRelayCursor.name == CURSOR)
-    if _is_pg(session):
-        # One fan-out at a time; another relay skips it and goes on delivering.
-        stmt = stmt.with_for_update(skip_locked=True)
+    # One fan-out at a time; another relay skips it and goes on delivering.
+    stmt = storage.claim(session, sa.select(WebhookRelayCursor).where(
+        WebhookRelayCursor.name == CURSOR))
     cursor = session.execute(stmt).scalar_one_or_none()
     if cursor is not None:
         return cursor
@@ -77,7 +65,7 @@ def _lock_cursor(session):
     start = session.execute(sa.select(sa.func.min(WebhookSubscription.start_seq))).scalar()
     if start is None:
         start = current_seq(session)
-    session.execute(_insert(session)(WebhookRelayCursor)
+    session.execute(storage.insert(session, WebhookRelayCursor)
                     .values(name=CURSOR, last_seq=start, updated_at=utcnow())
                     .on_conflict_do_nothing())
     session.commit()
@@ -205,10 +193,11 @@ def _outbox_deliveries(session, events, subs, now, from_start=True) -> list[dict
 def _save(session, rows) -> int:
     if not rows:
         return 0
-    insert, saved = _insert(session), 0
+    saved = 0
     for start in range(0, len(rows), 1000):  # well under PostgreSQL's 65535 parameters
         # RETURNING to count: the driver's rowcount of a multi-row insert may be -1.
-        saved += len(session.execute(insert(WebhookDelivery).values(rows[start:start + 1000])
+        saved += len(session.execute(storage.insert(session, WebhookDelivery)
+                                     .values(rows[start:start + 1000])
                                      .on_conflict_do_nothing()
                                      .returning(WebhookDelivery.id)).all())
     return saved
@@ -245,9 +234,7 @@ def fan_out(session, limit: int = 500) -> int:
     session.commit()
     stmt = (sa.select(WebhookOutboxEvent).where(WebhookOutboxEvent.relayed_at.is_(None))
             .order_by(WebhookOutboxEvent.id).limit(limit))
-    if _is_pg(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    outbox = session.execute(stmt).scalars().all()
+    outbox = session.execute(storage.claim(session, stmt)).scalars().all()
     if outbox:
         subs = subs if subs is not None else active_subscriptions(session)
         _save(session, _outbox_deliveries(session, outbox, subs, utcnow()))
