@@ -64,7 +64,8 @@ def test_the_wheel_installs_into_an_empty_venv_and_runs_the_readme_commands(tmp_
                    "hub/migrations/alembic.ini", "hub/migrations/script.py.mako",
                    "hub/migrations/versions/0001_initial_schema.py", "hub/seed/agencies.yaml",
                    "hub/seed/holidays.yaml", "hub/templates/ui/base.html",
-                   "hub/static/hub.css"):
+                   "hub/static/hub.css", "hub/translations/id/LC_MESSAGES/messages.po",
+                   "hub/translations/en/LC_MESSAGES/messages.po"):
         assert needed in names, f"{needed} missing from {wheel.name}"
     assert not [n for n in names if n.split("/")[0] in ("simulators", "tests", "bench",
                                                        "migrations")]
@@ -90,6 +91,15 @@ def test_the_wheel_installs_into_an_empty_venv_and_runs_the_readme_commands(tmp_
     where = _run([bin_dir / "python", "-c", "import hub; print(hub.__file__)"], cwd=work,
                  env=env).stdout
     assert where.startswith(str(env_dir)), where
+    # The UI's catalogues load from the installed package, plurals and all.
+    said = _run([bin_dir / "python", "-c",
+                 "from hub import create_app; from flask import session; from hub.ui import i18n\n"
+                 "app = create_app()\n"
+                 "with app.test_request_context('/ui/'):\n"
+                 "    session['lang'] = 'en'\n"
+                 "    print(i18n.t('error.not_found'), '|', i18n.ago(120))"],
+                cwd=work, env=env).stdout
+    assert said.strip() == "Page not found. | 2 minutes ago", said
 
     hub = bin_dir / "hub"
     listed = _listed_commands(_run([hub, "--help"], cwd=work, env=env).stdout)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -42,21 +41,22 @@ def _configure(state):
     # Flask's own default (31 days) is always present, so this is set, not defaulted.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=app.config.get("HUB_UI_SESSION_HOURS", 8))
+    i18n.init_app(app)
     app.jinja_env.globals["t"] = i18n.t
+    app.jinja_env.globals["tn"] = i18n.tn
+    app.jinja_env.globals["ago"] = i18n.ago
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["lang"] = i18n.current_lang
     app.jinja_env.globals["duration"] = i18n.duration
     app.jinja_env.globals["has_t"] = i18n.has
     app.jinja_env.filters["dt"] = _format_dt
+    app.jinja_env.filters["num"] = i18n.number
+    app.jinja_env.filters["pct"] = i18n.percent
 
 
 def _format_dt(value) -> str:
-    """A timestamp in Asia/Jakarta (WIB), as officers read it."""
-    if value is None:
-        return "–"
-    from zoneinfo import ZoneInfo
-    tz = ZoneInfo(current_app.config.get("HUB_DEFAULT_TZ", "Asia/Jakarta"))
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    """A timestamp in Asia/Jakarta (WIB), as officers read it, in their language."""
+    return i18n.datetime_text(value)
 
 
 def csrf_token() -> str:

@@ -1,886 +1,78 @@
-"""A small message catalogue: Bahasa Indonesia first, English available.
+"""The officers' UI in Bahasa Indonesia (the default) and English.
 
-`t(key, **kw)` is a Jinja global; the language is stored in the session ("id" or "en").
+The text is in gettext catalogues, hub/translations/<lang>/LC_MESSAGES/messages.po, whose
+msgids are symbolic keys ("error.not_found"); README.md ("Translations") says how to edit
+them. `t(key, **kw)` and `tn(key, n, **kw)` (a count's plural form) are Jinja globals and
+are called from Python; the language is stored in the session ("id" or "en"). Dates and
+numbers follow the session's language (Babel's CLDR data), in the hub's time zone.
 A missing key raises under TESTING so an untranslated string fails the tests.
 """
-from flask import current_app, has_request_context, session
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from flask import current_app, has_app_context, has_request_context, session
+from flask_babel import Babel
 
 LANGS = ("id", "en")
 DEFAULT = "id"
+# The CLDR locale of each language: Indonesian as written in Indonesia.
+LOCALES = {"id": "id_ID", "en": "en"}
+# Shipped in the wheel as package data; read as .po (no compile step to forget).
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+DEFAULT_TZ = "Asia/Jakarta"
 
-CATALOGUE: dict[str, dict[str, str]] = {
-    "id": {
-        "app.title": "Hub SP4N-LAPOR!",
-        "app.tagline": "Integrasi aplikasi pengaduan daerah dengan SP4N-LAPOR!",
-        "nav.connectors": "Konektor",
-        "nav.reports": "Laporan",
-        "nav.logout": "Keluar",
-        "nav.language": "Bahasa",
-        "nav.signed_in_as": "Masuk sebagai",
-        "nav.skip": "Lewati ke konten",
-        "lang.id": "Bahasa Indonesia",
-        "lang.en": "English",
-        "role.officer": "Pejabat penghubung",
-        "role.agency_admin": "Admin instansi",
-        "role.national_admin": "Admin nasional",
-        "login.title": "Masuk",
-        "login.email": "Email",
-        "login.password": "Kata sandi",
-        "login.submit": "Masuk",
-        "login.bad": "Email atau kata sandi salah.",
-        "login.locked": "Terlalu banyak percobaan gagal. Akun dikunci sementara; coba lagi "
-                        "dalam 15 menit.",
-        "login.help": "Akun dibuat oleh admin hub. Hubungi admin instansi Anda bila lupa "
-                      "kata sandi.",
-        "error.not_found": "Halaman tidak ditemukan.",
-        "error.generic": "Permintaan tidak dapat diproses.",
-        "error.bad_request": "Permintaan tidak valid.",
-        "error.csrf": "Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba "
-                      "lagi.",
-        "error.forbidden": "Anda tidak berhak membuka halaman ini.",
-        "error.title": "Galat",
-        "error.back": "Kembali ke beranda",
-        "connectors.title": "Konektor",
-        "connectors.intro": "Sambungan ke aplikasi pengaduan lokal instansi Anda.",
-        "connectors.none": "Belum ada konektor untuk instansi Anda.",
-        "connector.name": "Nama",
-        "connector.agency": "Instansi",
-        "connector.kind": "Jenis",
-        "connector.last_success": "Sinkron terakhir berhasil",
-        "connector.last_run": "Sinkron terakhir",
-        "connector.next_run": "Sinkron berikutnya",
-        "connector.lag": "Jeda",
-        "connector.failure_streak": "Gagal berturut-turut",
-        "connector.circuit": "Sirkuit",
-        "connector.held": "Catatan tertahan",
-        "connector.paused_reason": "Alasan jeda",
-        "connector.last_error": "Galat terakhir",
-        "connector.interval": "Interval",
-        "connector.never": "belum pernah",
-        "connector.seconds": "{n} detik",
-        "connector.ago": "{n} lalu",
-        "circuit.closed": "Normal",
-        "circuit.paused": "Dijeda",
-        "circuit.open": "Terbuka (dihentikan karena galat)",
-        "action.sync_now": "Sinkronkan sekarang",
-        "action.pause": "Jeda",
-        "action.resume": "Lanjutkan",
-        "action.mappings": "Pemetaan",
-        "action.details": "Rincian",
-        "action.export_yaml": "Ekspor YAML",
-        "action.import_yaml": "Impor YAML",
-        "action.save_selected": "Simpan pemetaan terpilih",
-        "action.filter": "Saring",
-        "action.delete": "Hapus",
-        "action.select_all": "Pilih semua",
-        "flash.paused": "Konektor dijeda.",
-        "recap.title": "Unggah rekap",
-        "recap.help": "Berkas .xlsx atau .csv; masuk ke folder kotak masuk konektor ini dan dibaca pada sinkronisasi berikutnya.",  # noqa: E501
-        "recap.upload": "Unggah",
-        "recap.saved": "Rekap {name} tersimpan di kotak masuk; dibaca pada sinkronisasi berikutnya.",  # noqa: E501
-        "recap.bad_name": "Pilih berkas rekap .xlsx atau .csv.",
-        "recap.too_large": "Berkas lebih dari {mb} MB; pecah rekap menjadi beberapa berkas.",
-        "recap.empty": "Berkas kosong.",
-        "recap.refused": "Rekap tidak dapat disimpan: {detail}",
-        "recap.no_inbox": "konektor ini tidak memiliki folder kotak masuk (inbox_dir)",
-        "recap.not_spreadsheet": "Hanya konektor spreadsheet yang menerima rekap.",
-        "flash.resumed": "Konektor dilanjutkan.",
-        "flash.sync_started": "Sinkronisasi dijalankan.",
-        "runs.title": "Riwayat sinkronisasi",
-        "runs.none": "Belum ada sinkronisasi.",
-        "runs.id": "No.",
-        "runs.trigger": "Pemicu",
-        "runs.status": "Status",
-        "runs.started": "Mulai",
-        "runs.ended": "Selesai",
-        "runs.counts": "Jumlah",
-        "runs.error": "Galat",
-        "runs.failed_records": "Catatan gagal",
-        "run.status.running": "berjalan",
-        "run.status.succeeded": "berhasil",
-        "run.status.failed": "gagal",
-        "run.status.partial": "sebagian",
-        "held.title": "Catatan tertahan",
-        "held.none": "Tidak ada catatan tertahan.",
-        "held.stream": "Aliran",
-        "held.external_id": "ID lokal",
-        "held.reason": "Alasan",
-        "held.missing": "Nilai belum dipetakan",
-        "held.detail": "Keterangan",
-        "held.attempts": "Percobaan",
-        "held.first": "Pertama ditahan",
-        "held.reason.unmapped": "belum dipetakan",
-        "held.reason.waiting": "menunggu laporannya",
-        "held.reason.error": "ditolak hub",
-        "mappings.title": "Pemetaan {name}",
-        "mappings.intro": "Nilai lokal dipetakan ke nilai hub. Nilai yang belum dipetakan "
-                          "menahan catatannya sampai Anda memetakannya; tidak ada yang "
-                          "ditebak atau dibuang.",
-        "mappings.queue": "Antrean nilai belum dipetakan",
-        "mappings.queue_empty": "Tidak ada nilai yang belum dipetakan.",
-        "mappings.field": "Kolom",
-        "mappings.local_value": "Nilai lokal",
-        "mappings.records_held": "Catatan tertahan",
-        "mappings.sample": "Contoh",
-        "mappings.target": "Nilai hub",
-        "mappings.suggestions": "Saran",
-        "mappings.all_values": "Semua nilai",
-        "mappings.search": "Cari nilai hub…",
-        "mappings.accept": "Terima",
-        "mappings.current": "Tabel pemetaan saat ini",
-        "mappings.empty_table": "Tabel kosong.",
-        "mappings.none_selected": "Tidak ada pemetaan yang dipilih.",
-        "mappings.no_target": "Pilih nilai hub untuk: {values}. Belum ada yang disimpan.",
-        "mappings.choose": "— pilih nilai hub —",
-        "mappings.confirm": "Simpan pemetaan berikut? Catatan yang akan dilepas:",
-        "mappings.saved": "{n} pemetaan disimpan; {replayed} catatan tertahan masuk ke hub.",
-        "mappings.deleted": "Pemetaan dihapus.",
-        "mappings.err_target": "Ada pemetaan yang menunjuk nilai hub yang tidak dikenal; "
-                               "tidak ada yang disimpan.",
-        "mappings.err_scope": "Unit tujuan di luar instansi Anda; tidak ada yang disimpan.",
-        "mappings.arrived": "Catatan yang baru masuk",
-        "mappings.yaml": "Berkas pemetaan (YAML)",
-        "mappings.yaml_help": "Ekspor untuk ditinjau di git atau dipindahkan antar-lingkungan; "
-                              "impor hanya mengganti tabel pemetaan yang ada di berkas.",
-        "mappings.file": "Berkas",
-        "import.bad_file": "Berkas YAML tidak valid.",
-        "import.wrong_connector": "Berkas ini untuk konektor atau instansi lain.",
-        "import.done": "Pemetaan diimpor; {replayed} catatan tertahan masuk ke hub.",
-        "field.category": "Kategori",
-        "field.status": "Status (masuk)",
-        "field.unit": "Unit (OPD)",
-        "field.channel": "Kanal",
-        "field.status_out": "Status (keluar)",
-        "reports.title": "Laporan",
-        "reports.search": "Cari judul atau nomor pelacakan",
-        "reports.any_status": "Semua status",
-        "reports.any_channel": "Semua kanal",
-        "reports.none": "Tidak ada laporan.",
-        "reports.tracking": "No. pelacakan",
-        "reports.report_title": "Judul",
-        "reports.status": "Status",
-        "reports.channel": "Kanal",
-        "reports.agency": "Instansi",
-        "reports.submitted": "Masuk",
-        "reports.due": "Tenggat",
-        "reports.next": "Berikutnya",
-        "reports.prev": "Sebelumnya",
-        "reports.overdue": "lewat tenggat",
-        "report.body": "Isi laporan",
-        "report.category": "Kategori",
-        "report.classification": "Klasifikasi",
-        "report.location": "Lokasi",
-        "report.reporter": "Pelapor",
-        "report.anonymous": "Anonim",
-        "report.confidential": "Rahasia",
-        "report.sla": "Tenggat (SLA)",
-        "report.sla_left": "tersisa {n}",
-        "report.sla_over": "terlambat {n}",
-        "report.timeline": "Linimasa",
-        "report.event_type": "Peristiwa",
-        "report.event_time": "Waktu",
-        "report.event_actor": "Pelaku",
-        "report.event_source": "Sistem sumber",
-        "report.responses": "Tanggapan",
-        "report.no_responses": "Belum ada tanggapan.",
-        "report.external_refs": "Referensi di sistem lain",
-        "report.system": "Sistem",
-        "report.external_id": "ID",
-        "report.attachments": "Lampiran",
-        "report.none": "Tidak ada.",
-        "report.yes": "ya",
-        "report.no": "tidak",
-        "report.hidden": "(disembunyikan)",
-        "status.received": "Diterima",
-        "status.verified": "Terverifikasi",
-        "status.dispositioned": "Terdisposisi",
-        "status.in_progress": "Sedang diproses",
-        "status.resolved": "Selesai",
-        "status.closed": "Ditutup",
-        "status.rejected": "Ditolak",
-        "channel.web": "Situs web",
-        "channel.sms": "SMS",
-        "channel.android": "Aplikasi Android",
-        "channel.ios": "Aplikasi iOS",
-        "channel.twitter": "Twitter",
-        "channel.facebook": "Facebook",
-        "channel.instagram": "Instagram",
-        "channel.whatsapp": "WhatsApp",
-        "channel.email": "Email",
-        "channel.phone": "Telepon",
-        "channel.walk_in": "Datang langsung",
-        "channel.letter": "Surat",
-        "channel.local_app": "Aplikasi lokal",
-        "channel.open311": "Open311",
-        "classification.complaint": "Pengaduan",
-        "classification.aspiration": "Aspirasi",
-        "classification.information_request": "Permintaan informasi",
-        "time.minutes": "{n} menit",
-        "time.hours": "{n} jam",
-        "time.days": "{n} hari",
-        "count.read": "dibaca",
-        "count.created": "baru",
-        "count.updated": "diperbarui",
-        "count.unchanged": "tidak berubah",
-        "count.held": "ditahan",
-        "count.replayed": "diputar ulang",
-        "count.failed": "gagal",
-        "count.stale": "usang",
-        "count.echo": "gema (milik hub)",
-        "count.pushed": "dikirim",
-        "count.push_failed": "gagal dikirim",
-        "count.tidied": "dirapikan (judul dipendekkan, koordinat tak sah dibuang)",
-        "count.missing": "belum ada di hub",
-        "count.changed": "berubah",
-        "count.gone": "tak ada lagi di sumber (disimpan)",
-        "runs.kind_reconcile": "rekonsiliasi",
-        "stream.reports": "laporan",
-        "stream.responses": "tanggapan",
-        "event.report.created": "Laporan dibuat",
-        "event.report.updated": "Laporan diubah",
-        "event.report.status_changed": "Status berubah",
-        "event.report.dispositioned": "Didisposisikan",
-        "event.response.created": "Tanggapan ditambahkan",
-        "event.attachment.added": "Lampiran ditambahkan",
-        # -- dashboard, connector forms, roles --
-        "nav.dashboard": "Dasbor",
-        "dashboard.title": "Dasbor kinerja pengaduan",
-        "dashboard.intro": "Indikator pengelolaan pengaduan instansi dan unit (OPD) Anda: "
-                           "diterima, didisposisi, ditindaklanjuti, selesai, terlambat.",
-        "dashboard.agency": "Instansi / unit",
-        "dashboard.all_agencies": "Semua dalam wewenang saya",
-        "dashboard.since": "Dari tanggal",
-        "dashboard.until": "Sampai tanggal",
-        "dashboard.period": "Periode",
-        "dashboard.by_month": "Per bulan",
-        "dashboard.by_week": "Per minggu",
-        "dashboard.totals": "Ringkasan",
-        "dashboard.in_time_of": "{n} dari {m} laporan",
-        "dashboard.hours": "{n} jam",
-        "dashboard.no_data": "Belum ada laporan untuk saringan ini.",
-        "dashboard.by_unit": "Laporan per instansi / unit",
-        "dashboard.by_channel": "Laporan per kanal",
-        "dashboard.over_time_month": "Laporan per bulan",
-        "dashboard.over_time_week": "Laporan per minggu",
-        "dashboard.table_units": "Rincian per instansi / unit",
-        "dashboard.unit": "Instansi / unit",
-        "dashboard.total": "Jumlah",
-        "dashboard.no_agency": "(belum ada instansi)",
-        "dashboard.table_channels": "Rincian per kanal",
-        "dashboard.table_time": "Rincian per periode",
-        "dashboard.overdue_list": "Laporan yang melewati batas waktu",
-        "dashboard.no_overdue": "Tidak ada laporan yang terlambat.",
-        "dashboard.definitions": "Cara menghitung",
-        "dashboard.def_scope": "Laporan dihitung pada instansi yang kini bertanggung jawab, "
-                               "menurut tanggal laporan diterima (WIB).",
-        "dashboard.def_in_time": "Tepat waktu: tindak lanjut publik pertama paling lambat "
-                                 "{n} hari kerja setelah disposisi (tanpa Sabtu, Minggu dan "
-                                 "hari libur). Persentase dihitung dari laporan yang sudah "
-                                 "ditindaklanjuti ditambah laporan terdisposisi yang belum "
-                                 "ditindaklanjuti setelah batas waktunya.",
-        "dashboard.def_median": "Median jam sampai tindak lanjut pertama: dari laporan "
-                                "diterima sampai tindak lanjut publik pertama.",
-        "dashboard.def_api": "Angka yang sama tersedia untuk aplikasi lewat",
-        "dashboard.err_date": "Tanggal tidak valid.",
-        "dashboard.err_channel": "Kanal tidak dikenal.",
-        "dashboard.err_agency": "Instansi tidak dikenal.",
-        "dashboard.err_range": "Tanggal awal harus sebelum tanggal akhir.",
-        "stat.received": "Diterima",
-        "stat.dispositioned": "Didisposisi",
-        "stat.responded": "Ditindaklanjuti",
-        "stat.resolved": "Selesai",
-        "stat.overdue": "Terlambat",
-        "stat.in_time": "Ditindaklanjuti tepat waktu",
-        "stat.median": "Median waktu tindak lanjut",
-        "action.check": "Uji koneksi",
-        "action.edit": "Ubah konfigurasi",
-        "check.ok": "Koneksi berhasil ({detail}).",
-        "check.failed": "Koneksi gagal: {detail}",
-        "check.internal": "kesalahan internal; operator hub dapat melihat rinciannya di log",
-        "kind.rest": "REST/JSON (aplikasi daerah)",
-        "kind.rest.help": "Aplikasi Laravel/CodeIgniter dengan API JSON, cukup dengan konfigurasi.",
-        "kind.open311": "Open311 GeoReport v2",
-        "kind.open311.help": "Server Open311 (dengan servicerequestupdates).",
-        "kind.spreadsheet": "Rekap spreadsheet",
-        "kind.spreadsheet.help": "Rekap bulanan Excel/CSV (hanya dibaca).",
-        "kind.sql": "View basis data SQL",
-        "kind.sql.help": "View atau kueri pada basis data aplikasi lokal (hanya dibaca).",
-        "kind.lapor": "API SP4N-LAPOR!",
-        "kind.lapor.help": "API integrasi SP4N-LAPOR! nasional.",
-        "form.new_title": "Konektor baru",
-        "form.edit_title": "Ubah konektor {name}",
-        "form.choose_kind": "Jenis aplikasi lokal",
-        "form.next": "Lanjut",
-        "form.intro": "Isian dibuat dari skema konfigurasi jenis konektor ini.",
-        "form.general": "Umum",
-        "form.id": "ID konektor (huruf kecil, angka, tanda hubung)",
-        "form.system": "Nama sistem (ruang nama ID eksternal)",
-        "form.system_help": "sama dengan ID konektor bila kosong",
-        "form.interval": "Interval sinkronisasi (detik)",
-        "form.lookback": "Jendela baca ulang (detik)",
-        "form.config": "Konfigurasi",
-        "form.secrets": "Kredensial",
-        "form.secrets_help": "Kredensial disimpan terenkripsi dan tidak pernah ditampilkan "
-                             "kembali. Biarkan kosong agar tidak berubah.",
-        "form.secret_set": "tersimpan",
-        "form.save": "Simpan",
-        "form.cancel": "Batal",
-        "form.required": "wajib",
-        "form.json_help": "Dalam format JSON.",
-        "form.saved": "Konektor disimpan.",
-        "form.new_paused": "Konektor baru: uji koneksi, lalu lanjutkan.",
-        "form.has_errors": "Periksa isian yang ditandai.",
-        "form.err_required": "Wajib diisi.",
-        "form.err_integer": "Harus bilangan bulat.",
-        "form.err_number": "Harus angka.",
-        "form.err_json": "JSON tidak valid: {detail}",
-        "form.err_json_object": "Harus objek JSON ({…}).",
-        "form.err_json_array": "Harus larik JSON ([…]).",
-        "form.err_url": "Harus alamat http:// atau https://.",
-        "form.err_type": "Jenis nilai salah (seharusnya {type}).",
-        "form.err_enum": "Pilihan tidak dikenal.",
-        "form.err_range": "Harus antara {low} dan {high}.",
-        "form.err_id": "Hanya huruf kecil, angka, titik, garis bawah dan tanda hubung (2-64).",
-        "form.err_taken": "Sudah dipakai.",
-        "form.err_agency": "Pilih instansi dalam wewenang Anda.",
-        "form.err_build": "Konfigurasi ditolak konektor: {detail}",
-        "nav.users": "Pengguna",
-        "users.title": "Pengguna instansi",
-        "users.intro": "Akun pejabat penghubung dan admin instansi Anda.",
-        "users.role": "Peran",
-        "users.status": "Status",
-        "users.active": "aktif",
-        "users.inactive": "nonaktif",
-        "users.last_login": "Terakhir masuk",
-        "users.activate": "Aktifkan",
-        "users.deactivate": "Nonaktifkan",
-        "users.new": "Akun baru",
-        "users.create": "Buat akun",
-        "users.password_help": "minimal {n} karakter",
-        "users.created": "Akun {email} dibuat.",
-        "users.activated": "Akun {email} diaktifkan.",
-        "users.deactivated": "Akun {email} dinonaktifkan.",
-        "users.err_email": "Alamat email tidak valid.",
-        "users.err_password": "Kata sandi minimal {n} karakter.",
-        # Webhook subscriptions and their delivery log (hub/ui/webhooks.py).
-        "nav.webhooks": "Webhook",
-        "webhooks.title": "Langganan webhook",
-        "webhooks.intro": "Alamat yang menerima kejadian laporan instansi Anda, ditandatangani "
-                          "(Standard Webhooks).",
-        "webhooks.none": "Belum ada langganan webhook.",
-        "webhooks.url": "URL penerima",
-        "webhooks.url_help": "alamat http(s) publik; pengalihan tidak diikuti",
-        "webhooks.client": "Klien API",
-        "webhooks.description": "Keterangan",
-        "webhooks.event_types": "Jenis kejadian",
-        "webhooks.event_types_help": "tidak ada yang dicentang: semua jenis",
-        "webhooks.agencies": "Filter instansi",
-        "webhooks.agencies_help": "kode instansi dipisah koma; kosong: semua yang boleh dibaca "
-                                  "klien",
-        "webhooks.all_types": "semua jenis",
-        "webhooks.all_agencies": "semua instansi",
-        "webhooks.state": "Keadaan",
-        "webhooks.active": "aktif",
-        "webhooks.inactive": "nonaktif",
-        "webhooks.disabled_410": "Dinonaktifkan otomatis: penerima menjawab 410 Gone pada {at}.",
-        "webhooks.disabled_manual": "Dinonaktifkan pada {at}.",
-        "webhooks.last_delivery": "Pengiriman terakhir",
-        "webhooks.no_deliveries": "Belum ada pengiriman.",
-        "webhooks.log": "Log pengiriman",
-        "webhooks.log_title": "Log pengiriman webhook",
-        "webhooks.ping": "Kirim ping uji",
-        "webhooks.rotate": "Ganti rahasia",
-        "webhooks.enable": "Aktifkan",
-        "webhooks.disable": "Nonaktifkan",
-        "webhooks.delete": "Hapus",
-        "webhooks.delete_confirm": "Hapus langganan ini beserta log pengirimannya?",
-        "webhooks.new": "Langganan baru",
-        "webhooks.no_clients": "Tidak ada klien API aktif untuk instansi Anda.",
-        "webhooks.create": "Buat langganan",
-        "webhooks.secret_title": "Rahasia penandatangan",
-        "webhooks.secret_warning": "Salin rahasia ini sekarang dan simpan di penerima. Rahasia ini"
-                                   " tidak akan ditampilkan lagi.",
-        "webhooks.deliveries": "Pengiriman",
-        "webhooks.event_type": "Jenis kejadian",
-        "webhooks.webhook_id": "webhook-id",
-        "webhooks.attempt": "Percobaan",
-        "webhooks.attempts": "{n} percobaan",
-        "webhooks.response_code": "Kode jawaban",
-        "webhooks.latency": "Latensi",
-        "webhooks.ms": "{n} md",
-        "webhooks.next_retry": "Coba lagi berikutnya",
-        "webhooks.status": "Status",
-        "webhooks.retry": "Kirim ulang",
-        "webhooks.older": "Pengiriman lebih lama",
-        "webhooks.replay": "Putar ulang rentang waktu",
-        "webhooks.replay_help": "Semua kejadian dalam rentang ini dikirim lagi; yang sudah pernah "
-                                "dikirim memakai webhook-id yang sama. Waktu dalam WIB.",
-        "webhooks.since": "Sejak",
-        "webhooks.until": "Sampai",
-        "webhooks.replay_submit": "Putar ulang",
-        "webhooks.enabled": "Langganan diaktifkan.",
-        "webhooks.disabled": "Langganan dinonaktifkan.",
-        "webhooks.deleted": "Langganan dihapus.",
-        "webhooks.ping_ok": "Ping uji diterima (HTTP {code}, {ms} md).",
-        "webhooks.ping_failed": "Ping uji gagal (HTTP {code}); lihat log pengiriman.",
-        "webhooks.retry_queued": "Pengiriman {id} dijadwalkan ulang.",
-        "webhooks.replay_queued": "{n} pengiriman dijadwalkan.",
-        "webhooks.err_client": "Pilih klien API instansi Anda.",
-        "webhooks.err_url_long": "URL terlalu panjang (maksimal 2000 karakter).",
-        "webhooks.err_url_invalid": "URL tidak valid.",
-        "webhooks.err_url_scheme": "Hanya URL http dan https yang dapat menerima webhook.",
-        "webhooks.err_url_credentials": "URL tidak boleh memuat nama pengguna atau kata sandi.",
-        "webhooks.err_url_resolve": "Host '{host}' tidak ditemukan (DNS).",
-        "webhooks.err_url_private": "Host '{host}' mengarah ke alamat privat atau lokal; webhook "
-                                    "hanya dikirim ke alamat publik.",
-        "webhooks.err_description": "Keterangan maksimal 500 karakter.",
-        "webhooks.err_agencies_many": "Paling banyak {n} instansi.",
-        "webhooks.err_agency_unknown": "Instansi '{code}' tidak dikenal.",
-        "webhooks.err_agency_scope": "Instansi '{code}' di luar cakupan klien ini.",
-        "webhooks.err_inactive": "Langganan nonaktif; aktifkan dulu.",
-        "webhooks.err_delivered": "Pengiriman ini sudah berhasil.",
-        "webhooks.err_time": "Isi tanggal dan jam.",
-        "webhooks.err_until": "Harus setelah waktu mulai.",
-        "delivery.status.pending": "menunggu",
-        "delivery.status.succeeded": "terkirim",
-        "delivery.status.dead": "gagal permanen",
-        "delivery.status.failed": "tidak dapat disusun",
-    },
-    "en": {
-        "app.title": "SP4N-LAPOR! hub",
-        "app.tagline": "Connecting local complaint systems to SP4N-LAPOR!",
-        "nav.connectors": "Connectors",
-        "nav.reports": "Reports",
-        "nav.logout": "Sign out",
-        "nav.language": "Language",
-        "nav.signed_in_as": "Signed in as",
-        "nav.skip": "Skip to content",
-        "lang.id": "Bahasa Indonesia",
-        "lang.en": "English",
-        "role.officer": "Liaison officer",
-        "role.agency_admin": "Agency admin",
-        "role.national_admin": "National admin",
-        "login.title": "Sign in",
-        "login.email": "Email",
-        "login.password": "Password",
-        "login.submit": "Sign in",
-        "login.bad": "Wrong email or password.",
-        "login.locked": "Too many failed attempts. The account is locked for a while; try "
-                        "again in 15 minutes.",
-        "login.help": "Accounts are created by the hub administrator. Ask your agency admin "
-                      "if you forgot your password.",
-        "error.not_found": "Page not found.",
-        "error.generic": "The request could not be processed.",
-        "error.bad_request": "Bad request.",
-        "error.csrf": "The form has expired or is not valid. Reload the page and try again.",
-        "error.forbidden": "You may not open this page.",
-        "error.title": "Error",
-        "error.back": "Back to the start page",
-        "connectors.title": "Connectors",
-        "connectors.intro": "Links to your agency's local complaint systems.",
-        "connectors.none": "Your agency has no connectors yet.",
-        "connector.name": "Name",
-        "connector.agency": "Agency",
-        "connector.kind": "Kind",
-        "connector.last_success": "Last good sync",
-        "connector.last_run": "Last sync",
-        "connector.next_run": "Next sync",
-        "connector.lag": "Lag",
-        "connector.failure_streak": "Failures in a row",
-        "connector.circuit": "Circuit",
-        "connector.held": "Held records",
-        "connector.paused_reason": "Pause reason",
-        "connector.last_error": "Last error",
-        "connector.interval": "Interval",
-        "connector.never": "never",
-        "connector.seconds": "{n} seconds",
-        "connector.ago": "{n} ago",
-        "circuit.closed": "Normal",
-        "circuit.paused": "Paused",
-        "circuit.open": "Open (stopped after errors)",
-        "action.sync_now": "Sync now",
-        "action.pause": "Pause",
-        "action.resume": "Resume",
-        "action.mappings": "Mappings",
-        "action.details": "Details",
-        "action.export_yaml": "Export YAML",
-        "action.import_yaml": "Import YAML",
-        "action.save_selected": "Save selected mappings",
-        "action.filter": "Filter",
-        "action.delete": "Delete",
-        "action.select_all": "Select all",
-        "flash.paused": "Connector paused.",
-        "recap.title": "Upload a recap",
-        "recap.help": "An .xlsx or .csv file; it goes into this connector's inbox folder and is read at the next sync.",  # noqa: E501
-        "recap.upload": "Upload",
-        "recap.saved": "Recap {name} saved in the inbox; it is read at the next sync.",
-        "recap.bad_name": "Choose an .xlsx or .csv recap file.",
-        "recap.too_large": "The file is larger than {mb} MB; split the recap into several files.",
-        "recap.empty": "The file is empty.",
-        "recap.refused": "The recap cannot be saved: {detail}",
-        "recap.no_inbox": "this connector has no inbox folder (inbox_dir)",
-        "recap.not_spreadsheet": "Only spreadsheet connectors take recaps.",
-        "flash.resumed": "Connector resumed.",
-        "flash.sync_started": "Sync started.",
-        "runs.title": "Sync history",
-        "runs.none": "No syncs yet.",
-        "runs.id": "No.",
-        "runs.trigger": "Trigger",
-        "runs.status": "Status",
-        "runs.started": "Started",
-        "runs.ended": "Ended",
-        "runs.counts": "Counts",
-        "runs.error": "Error",
-        "runs.failed_records": "Failed records",
-        "run.status.running": "running",
-        "run.status.succeeded": "succeeded",
-        "run.status.failed": "failed",
-        "run.status.partial": "partial",
-        "held.title": "Held records",
-        "held.none": "No held records.",
-        "held.stream": "Stream",
-        "held.external_id": "Local id",
-        "held.reason": "Reason",
-        "held.missing": "Unmapped values",
-        "held.detail": "Detail",
-        "held.attempts": "Attempts",
-        "held.first": "First held",
-        "held.reason.unmapped": "unmapped",
-        "held.reason.waiting": "waiting for its report",
-        "held.reason.error": "refused by the hub",
-        "mappings.title": "Mappings of {name}",
-        "mappings.intro": "Local values are mapped to hub values. An unmapped value holds its "
-                          "records until you map it; nothing is guessed or dropped.",
-        "mappings.queue": "Unmapped values queue",
-        "mappings.queue_empty": "No unmapped values.",
-        "mappings.field": "Field",
-        "mappings.local_value": "Local value",
-        "mappings.records_held": "Records held",
-        "mappings.sample": "Sample",
-        "mappings.target": "Hub value",
-        "mappings.suggestions": "Suggestions",
-        "mappings.all_values": "All values",
-        "mappings.search": "Search hub values…",
-        "mappings.accept": "Accept",
-        "mappings.current": "Current mapping tables",
-        "mappings.empty_table": "Empty table.",
-        "mappings.none_selected": "No mapping was selected.",
-        "mappings.no_target": "Choose a hub value for: {values}. Nothing was saved.",
-        "mappings.choose": "— choose a hub value —",
-        "mappings.confirm": "Save these mappings? Records they release:",
-        "mappings.saved": "{n} mappings saved; {replayed} held records arrived in the hub.",
-        "mappings.deleted": "Mapping deleted.",
-        "mappings.err_target": "A mapping points at an unknown hub value; nothing was saved.",
-        "mappings.err_scope": "The target unit is outside your agency; nothing was saved.",
-        "mappings.arrived": "Records that just arrived",
-        "mappings.yaml": "Mapping file (YAML)",
-        "mappings.yaml_help": "Export to review in git or move between environments; import "
-                              "replaces only the mapping tables present in the file.",
-        "mappings.file": "File",
-        "import.bad_file": "The YAML file is not valid.",
-        "import.wrong_connector": "This file is for another connector or agency.",
-        "import.done": "Mappings imported; {replayed} held records arrived in the hub.",
-        "field.category": "Category",
-        "field.status": "Status (inbound)",
-        "field.unit": "Unit (OPD)",
-        "field.channel": "Channel",
-        "field.status_out": "Status (outbound)",
-        "reports.title": "Reports",
-        "reports.search": "Search title or tracking number",
-        "reports.any_status": "Any status",
-        "reports.any_channel": "Any channel",
-        "reports.none": "No reports.",
-        "reports.tracking": "Tracking no.",
-        "reports.report_title": "Title",
-        "reports.status": "Status",
-        "reports.channel": "Channel",
-        "reports.agency": "Agency",
-        "reports.submitted": "Submitted",
-        "reports.due": "Due",
-        "reports.next": "Next",
-        "reports.prev": "Previous",
-        "reports.overdue": "overdue",
-        "report.body": "Report text",
-        "report.category": "Category",
-        "report.classification": "Classification",
-        "report.location": "Location",
-        "report.reporter": "Reporter",
-        "report.anonymous": "Anonymous",
-        "report.confidential": "Confidential",
-        "report.sla": "Due (SLA)",
-        "report.sla_left": "{n} left",
-        "report.sla_over": "{n} late",
-        "report.timeline": "Timeline",
-        "report.event_type": "Event",
-        "report.event_time": "Time",
-        "report.event_actor": "Actor",
-        "report.event_source": "Source system",
-        "report.responses": "Responses",
-        "report.no_responses": "No responses yet.",
-        "report.external_refs": "References in other systems",
-        "report.system": "System",
-        "report.external_id": "Id",
-        "report.attachments": "Attachments",
-        "report.none": "None.",
-        "report.yes": "yes",
-        "report.no": "no",
-        "report.hidden": "(hidden)",
-        "status.received": "Received",
-        "status.verified": "Verified",
-        "status.dispositioned": "Dispositioned",
-        "status.in_progress": "In progress",
-        "status.resolved": "Resolved",
-        "status.closed": "Closed",
-        "status.rejected": "Rejected",
-        "channel.web": "Website",
-        "channel.sms": "SMS",
-        "channel.android": "Android app",
-        "channel.ios": "iOS app",
-        "channel.twitter": "Twitter",
-        "channel.facebook": "Facebook",
-        "channel.instagram": "Instagram",
-        "channel.whatsapp": "WhatsApp",
-        "channel.email": "Email",
-        "channel.phone": "Phone",
-        "channel.walk_in": "Walk-in",
-        "channel.letter": "Letter",
-        "channel.local_app": "Local app",
-        "channel.open311": "Open311",
-        "classification.complaint": "Complaint",
-        "classification.aspiration": "Aspiration",
-        "classification.information_request": "Information request",
-        "time.minutes": "{n} minutes",
-        "time.hours": "{n} hours",
-        "time.days": "{n} days",
-        "count.read": "read",
-        "count.created": "created",
-        "count.updated": "updated",
-        "count.unchanged": "unchanged",
-        "count.held": "held",
-        "count.replayed": "replayed",
-        "count.failed": "failed",
-        "count.stale": "stale",
-        "count.echo": "echo (hub's own)",
-        "count.pushed": "pushed",
-        "count.push_failed": "push failed",
-        "count.tidied": "tidied (title shortened, unusable coordinates dropped)",
-        "count.missing": "missing in the hub",
-        "count.changed": "changed",
-        "count.gone": "no longer in the source (kept)",
-        "runs.kind_reconcile": "reconciliation",
-        "stream.reports": "reports",
-        "stream.responses": "responses",
-        "event.report.created": "Report created",
-        "event.report.updated": "Report updated",
-        "event.report.status_changed": "Status changed",
-        "event.report.dispositioned": "Dispositioned",
-        "event.response.created": "Response added",
-        "event.attachment.added": "Attachment added",
-        # -- dashboard, connector forms, roles --
-        "nav.dashboard": "Dashboard",
-        "dashboard.title": "Complaint handling dashboard",
-        "dashboard.intro": "Indicators for your agency and its units (OPD): received, "
-                           "dispositioned, responded, resolved, overdue.",
-        "dashboard.agency": "Agency / unit",
-        "dashboard.all_agencies": "Everything in my scope",
-        "dashboard.since": "From",
-        "dashboard.until": "To",
-        "dashboard.period": "Period",
-        "dashboard.by_month": "By month",
-        "dashboard.by_week": "By week",
-        "dashboard.totals": "Summary",
-        "dashboard.in_time_of": "{n} of {m} reports",
-        "dashboard.hours": "{n} hours",
-        "dashboard.no_data": "No reports match these filters yet.",
-        "dashboard.by_unit": "Reports per agency / unit",
-        "dashboard.by_channel": "Reports per channel",
-        "dashboard.over_time_month": "Reports per month",
-        "dashboard.over_time_week": "Reports per week",
-        "dashboard.table_units": "Per agency / unit",
-        "dashboard.unit": "Agency / unit",
-        "dashboard.total": "Total",
-        "dashboard.no_agency": "(no agency yet)",
-        "dashboard.table_channels": "Per channel",
-        "dashboard.table_time": "Per period",
-        "dashboard.overdue_list": "Reports past their deadline",
-        "dashboard.no_overdue": "No overdue reports.",
-        "dashboard.definitions": "How the figures are computed",
-        "dashboard.def_scope": "A report counts for the agency responsible for it now, by "
-                               "the date it was received (WIB).",
-        "dashboard.def_in_time": "In time: the first public response came at most {n} "
-                                 "working days after the disposition (weekends and holidays "
-                                 "excluded). The share is over responded reports plus "
-                                 "dispositioned reports still unanswered after their "
-                                 "deadline.",
-        "dashboard.def_median": "Median hours to first response: from the report's receipt "
-                                "to its first public response.",
-        "dashboard.def_api": "Applications get the same figures from",
-        "dashboard.err_date": "Not a valid date.",
-        "dashboard.err_channel": "Unknown channel.",
-        "dashboard.err_agency": "Unknown agency.",
-        "dashboard.err_range": "The start date must be before the end date.",
-        "stat.received": "Received",
-        "stat.dispositioned": "Dispositioned",
-        "stat.responded": "Responded",
-        "stat.resolved": "Resolved",
-        "stat.overdue": "Overdue",
-        "stat.in_time": "Responded in time",
-        "stat.median": "Median time to first response",
-        "action.check": "Test connection",
-        "action.edit": "Edit configuration",
-        "check.ok": "Connection works ({detail}).",
-        "check.failed": "Connection failed: {detail}",
-        "check.internal": "an internal error; the hub's operator finds the details in the log",
-        "kind.rest": "REST/JSON (regional app)",
-        "kind.rest.help": "Laravel/CodeIgniter apps with a JSON API, by configuration alone.",
-        "kind.open311": "Open311 GeoReport v2",
-        "kind.open311.help": "An Open311 server (with servicerequestupdates).",
-        "kind.spreadsheet": "Spreadsheet recap",
-        "kind.spreadsheet.help": "Monthly Excel/CSV recaps (read only).",
-        "kind.sql": "SQL database view",
-        "kind.sql.help": "A view or query on the local app's database (read only).",
-        "kind.lapor": "SP4N-LAPOR! API",
-        "kind.lapor.help": "The national SP4N-LAPOR! integration API.",
-        "form.new_title": "New connector",
-        "form.edit_title": "Edit connector {name}",
-        "form.choose_kind": "Kind of local system",
-        "form.next": "Next",
-        "form.intro": "The fields come from this connector kind's configuration schema.",
-        "form.general": "General",
-        "form.id": "Connector id (lower case, digits, hyphens)",
-        "form.system": "System name (external id namespace)",
-        "form.system_help": "the connector id when empty",
-        "form.interval": "Sync interval (seconds)",
-        "form.lookback": "Lookback window (seconds)",
-        "form.config": "Configuration",
-        "form.secrets": "Credentials",
-        "form.secrets_help": "Credentials are stored encrypted and never shown again. Leave "
-                             "a field empty to keep it unchanged.",
-        "form.secret_set": "stored",
-        "form.save": "Save",
-        "form.cancel": "Cancel",
-        "form.required": "required",
-        "form.json_help": "As JSON.",
-        "form.saved": "Connector saved.",
-        "form.new_paused": "New connector: test the connection, then resume.",
-        "form.has_errors": "Check the marked fields.",
-        "form.err_required": "Required.",
-        "form.err_integer": "Must be a whole number.",
-        "form.err_number": "Must be a number.",
-        "form.err_json": "Invalid JSON: {detail}",
-        "form.err_json_object": "Must be a JSON object ({…}).",
-        "form.err_json_array": "Must be a JSON array ([…]).",
-        "form.err_url": "Must be an http:// or https:// address.",
-        "form.err_type": "Wrong kind of value (expected {type}).",
-        "form.err_enum": "Unknown choice.",
-        "form.err_range": "Must be between {low} and {high}.",
-        "form.err_id": "Only lower-case letters, digits, dots, underscores and hyphens (2-64).",
-        "form.err_taken": "Already in use.",
-        "form.err_agency": "Choose an agency in your scope.",
-        "form.err_build": "The connector refused this configuration: {detail}",
-        "nav.users": "Users",
-        "users.title": "Agency users",
-        "users.intro": "Accounts of your agency's liaison officers and admins.",
-        "users.role": "Role",
-        "users.status": "Status",
-        "users.active": "active",
-        "users.inactive": "inactive",
-        "users.last_login": "Last sign-in",
-        "users.activate": "Activate",
-        "users.deactivate": "Deactivate",
-        "users.new": "New account",
-        "users.create": "Create account",
-        "users.password_help": "at least {n} characters",
-        "users.created": "Account {email} created.",
-        "users.activated": "Account {email} activated.",
-        "users.deactivated": "Account {email} deactivated.",
-        "users.err_email": "Not a valid email address.",
-        "users.err_password": "The password needs at least {n} characters.",
-        # Webhook subscriptions and their delivery log (hub/ui/webhooks.py).
-        "nav.webhooks": "Webhooks",
-        "webhooks.title": "Webhook subscriptions",
-        "webhooks.intro": "Addresses that receive your agency's report events, signed (Standard "
-                          "Webhooks).",
-        "webhooks.none": "No webhook subscriptions yet.",
-        "webhooks.url": "Receiver URL",
-        "webhooks.url_help": "a public http(s) address; redirects are not followed",
-        "webhooks.client": "API client",
-        "webhooks.description": "Description",
-        "webhooks.event_types": "Event types",
-        "webhooks.event_types_help": "none ticked: every type",
-        "webhooks.agencies": "Agency filter",
-        "webhooks.agencies_help": "agency codes, comma-separated; empty: every agency the client "
-                                  "may read",
-        "webhooks.all_types": "every type",
-        "webhooks.all_agencies": "every agency",
-        "webhooks.state": "State",
-        "webhooks.active": "active",
-        "webhooks.inactive": "disabled",
-        "webhooks.disabled_410": "Disabled automatically: the receiver answered 410 Gone on {at}.",
-        "webhooks.disabled_manual": "Disabled on {at}.",
-        "webhooks.last_delivery": "Last delivery",
-        "webhooks.no_deliveries": "No deliveries yet.",
-        "webhooks.log": "Delivery log",
-        "webhooks.log_title": "Webhook delivery log",
-        "webhooks.ping": "Send test ping",
-        "webhooks.rotate": "Rotate secret",
-        "webhooks.enable": "Enable",
-        "webhooks.disable": "Disable",
-        "webhooks.delete": "Delete",
-        "webhooks.delete_confirm": "Delete this subscription and its delivery log?",
-        "webhooks.new": "New subscription",
-        "webhooks.no_clients": "Your agency has no active API client.",
-        "webhooks.create": "Create subscription",
-        "webhooks.secret_title": "Signing secret",
-        "webhooks.secret_warning": "Copy this secret now and store it at the receiver. It will not"
-                                   " be shown again.",
-        "webhooks.deliveries": "Deliveries",
-        "webhooks.event_type": "Event type",
-        "webhooks.webhook_id": "webhook-id",
-        "webhooks.attempt": "Attempts",
-        "webhooks.attempts": "{n} attempts",
-        "webhooks.response_code": "Response code",
-        "webhooks.latency": "Latency",
-        "webhooks.ms": "{n} ms",
-        "webhooks.next_retry": "Next retry",
-        "webhooks.status": "Status",
-        "webhooks.retry": "Retry",
-        "webhooks.older": "Older deliveries",
-        "webhooks.replay": "Replay a time range",
-        "webhooks.replay_help": "Every event in this range is sent again; those sent before keep "
-                                "their webhook-id. Times in WIB.",
-        "webhooks.since": "Since",
-        "webhooks.until": "Until",
-        "webhooks.replay_submit": "Replay",
-        "webhooks.enabled": "Subscription enabled.",
-        "webhooks.disabled": "Subscription disabled.",
-        "webhooks.deleted": "Subscription deleted.",
-        "webhooks.ping_ok": "Test ping accepted (HTTP {code}, {ms} ms).",
-        "webhooks.ping_failed": "Test ping failed (HTTP {code}); see the delivery log.",
-        "webhooks.retry_queued": "Delivery {id} queued again.",
-        "webhooks.replay_queued": "{n} deliveries queued.",
-        "webhooks.err_client": "Choose one of your agency's API clients.",
-        "webhooks.err_url_long": "The URL is too long (2000 characters at most).",
-        "webhooks.err_url_invalid": "Not a valid URL.",
-        "webhooks.err_url_scheme": "Only http and https URLs can receive webhooks.",
-        "webhooks.err_url_credentials": "The URL must not contain a user name or password.",
-        "webhooks.err_url_resolve": "The host '{host}' was not found (DNS).",
-        "webhooks.err_url_private": "The host '{host}' points to a private or local address; "
-                                    "webhooks go to public addresses only.",
-        "webhooks.err_description": "The description has 500 characters at most.",
-        "webhooks.err_agencies_many": "At most {n} agencies.",
-        "webhooks.err_agency_unknown": "Unknown agency '{code}'.",
-        "webhooks.err_agency_scope": "The agency '{code}' is outside this client's scope.",
-        "webhooks.err_inactive": "The subscription is disabled; enable it first.",
-        "webhooks.err_delivered": "This delivery already succeeded.",
-        "webhooks.err_time": "Enter a date and time.",
-        "webhooks.err_until": "Must be after the start.",
-        "delivery.status.pending": "pending",
-        "delivery.status.succeeded": "delivered",
-        "delivery.status.dead": "dead",
-        "delivery.status.failed": "could not be built",
-    },
-}
+
+def init_app(app):
+    """Flask-Babel answers with the session's language and the hub's time zone too, for
+    anything that asks it (flask_babel.get_locale()). The UI itself formats through this
+    module, which reads the session on every call: Flask-Babel keeps its choice on `g`,
+    which outlives a language switch when requests share an app context. Its Jinja
+    gettext is not installed: the templates have t() and tn()."""
+    Babel(app, locale_selector=locale_name, configure_jinja=False,
+          default_locale=LOCALES[DEFAULT],
+          default_timezone=app.config.get("HUB_DEFAULT_TZ", DEFAULT_TZ))
+
+
+@cache
+def catalogue(lang: str) -> Catalog:
+    """The language's messages as the translator wrote them (read once per process)."""
+    with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        return read_po(fh, locale=lang, domain="messages")
+
+
+@cache
+def _translations(lang: str) -> Translations:
+    # gettext reads compiled catalogues: compile the .po in memory, once.
+    mo = BytesIO()
+    write_mo(mo, catalogue(lang))
+    mo.seek(0)
+    return Translations(fp=mo, domain="messages")
+
+
+@cache
+def _known(lang: str) -> dict[str, bool]:
+    """key -> whether it has plural forms, for the keys the language has translated (an
+    empty or fuzzy msgstr is not a translation)."""
+    known = {}
+    for message in catalogue(lang):
+        if not message.id or message.fuzzy:
+            continue
+        forms = message.string if message.pluralizable else (message.string,)
+        if forms and all(forms):
+            known[message.id[0] if message.pluralizable else message.id] = message.pluralizable
+    return known
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES[lang])
 
 
 def current_lang() -> str:
@@ -891,25 +83,123 @@ def current_lang() -> str:
     return DEFAULT
 
 
-def t(key: str, **kw) -> str:
+def locale() -> Locale:
+    return _locale(current_lang())
+
+
+def locale_name() -> str:
+    """The session's locale, for Flask-Babel's locale selector."""
+    return LOCALES[current_lang()]
+
+
+def _testing() -> bool:
+    return has_app_context() and bool(current_app.config.get("TESTING"))
+
+
+def _lookup(key: str, n=None) -> str:
     lang = current_lang()
-    text = CATALOGUE[lang].get(key)
-    if text is None:
-        if current_app and current_app.config.get("TESTING"):
-            raise KeyError(f"untranslated UI string {key!r} ({lang})")
-        text = CATALOGUE[DEFAULT].get(key, key)
-    return text.format(**kw) if kw else text
+    plural = _known(lang).get(key)
+    if plural is None or plural != (n is not None):
+        if _testing():
+            if plural is None:
+                raise KeyError(f"untranslated UI string {key!r} ({lang})")
+            raise TypeError(f"UI string {key!r} is {'' if plural else 'not '}a plural: "
+                            f"use {'tn' if plural else 't'}()")
+        if plural is None:
+            # Better the default language than a bare key on an officer's screen.
+            lang, plural = DEFAULT, _known(DEFAULT).get(key)
+            if plural is None:
+                return key
+    if plural:
+        return _translations(lang).ngettext(key, key, _plural_count(n if n is not None else 2))
+    return _translations(lang).gettext(key)
+
+
+def _plural_count(n) -> int:
+    """gettext picks a plural form by a whole number. A fraction (1.5 hours) takes the
+    form of many in both of the UI's languages (CLDR: English "one" is 1 without
+    decimals; Indonesian has one form)."""
+    if isinstance(n, int):
+        return n
+    return int(n) if float(n).is_integer() else 2
+
+
+def _fill(text: str, kw: dict) -> str:
+    if not kw:
+        return text
+    return text.format(**{k: number(v) if _is_number(v) else v for k, v in kw.items()})
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def t(key: str, /, **kw) -> str:
+    """The UI string `key` in the session's language, with `{placeholders}` filled in
+    (numbers written the language's way: 1.234 / 1,234)."""
+    return _fill(_lookup(key), kw)
+
+
+def tn(key: str, n, /, **kw) -> str:
+    """The plural form of `key` for the count `n` ("1 minute" / "2 minutes"); `{n}` is
+    the count unless given ("{n} of {m} reports" counts m)."""
+    kw.setdefault("n", n)
+    return _fill(_lookup(key, n), kw)
 
 
 def has(key: str) -> bool:
-    return key in CATALOGUE[current_lang()]
+    return key in _known(current_lang())
 
 
 def duration(seconds: float) -> str:
     """A human duration in the current language (for lag and SLA clocks)."""
     seconds = abs(int(seconds))
+    if seconds < 60:
+        return tn("time.seconds", seconds)
     if seconds < 3600:
-        return t("time.minutes", n=max(1, seconds // 60))
+        return tn("time.minutes", seconds // 60)
     if seconds < 2 * 86400:
-        return t("time.hours", n=seconds // 3600)
-    return t("time.days", n=seconds // 86400)
+        return tn("time.hours", seconds // 3600)
+    return tn("time.days", seconds // 86400)
+
+
+def ago(seconds: float) -> str:
+    """How long ago, for a moment `seconds` in the past ("5 menit lalu"); under a minute
+    (or a clock slightly ahead) "baru saja"."""
+    if seconds < 60:
+        return t("time.just_now")
+    return t("connector.ago", n=duration(seconds))
+
+
+def number(value, fmt: str | None = None) -> str:
+    """A number with the language's separators (id: 1.234,5; en: 1,234.5)."""
+    if value is None:
+        return "–"
+    return numbers.format_decimal(value, format=fmt, locale=locale())
+
+
+def percent(share) -> str:
+    """A share (0.5) as a whole percentage in the language's way."""
+    if share is None:
+        return "–"
+    return numbers.format_percent(share, locale=locale())
+
+
+def local_zone() -> ZoneInfo:
+    name = current_app.config.get("HUB_DEFAULT_TZ", DEFAULT_TZ) if has_app_context() \
+        else DEFAULT_TZ
+    return ZoneInfo(name)
+
+
+def datetime_text(value) -> str:
+    """A moment in the hub's time zone (WIB), as officers read it in their language:
+    "3 Des 2026 14.05 WIB" / "Dec 3, 2026, 2:05 PM WIB". The zone is named by its
+    Indonesian abbreviation in both languages, as the hub's other texts do."""
+    if value is None:
+        return "–"
+    local = value.astimezone(local_zone())
+    loc = locale()
+    date = dates.format_date(local, "medium", locale=loc)
+    time = dates.format_time(local, "short", tzinfo=local.tzinfo, locale=loc)
+    both = dates.get_datetime_format("medium", locale=loc).replace("'", "")
+    return f"{both.replace('{0}', time).replace('{1}', date)} {local.strftime('%Z')}"

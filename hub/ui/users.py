@@ -59,7 +59,7 @@ def users():
             not access.in_scope(g.principal, form["agency"]):
         errors["agency"] = i18n.t("form.err_agency")
     if len(password) < MIN_PASSWORD:
-        errors["password"] = i18n.t("users.err_password", n=MIN_PASSWORD)
+        errors["password"] = i18n.tn("users.err_password", MIN_PASSWORD)
     if errors:
         return _page(form, errors, 422)
     db.session.add(User(email=form["email"], name=form["name"], agency_code=form["agency"],

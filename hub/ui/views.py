@@ -337,7 +337,8 @@ def accept_mappings(connector_id):
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("ui.mappings", connector_id=conn.id))
-    flash(i18n.t("mappings.saved", n=sum(len(t) for t in tables.values()), replayed=replayed),
+    flash(i18n.tn("mappings.saved", sum(len(t) for t in tables.values()),
+                  released=i18n.tn("records.released", replayed)),
           "ok")
     return redirect(url_for("ui.mappings", connector_id=conn.id))
 
@@ -392,7 +393,7 @@ def import_yaml(connector_id):
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("ui.mappings", connector_id=conn.id))
-    flash(i18n.t("import.done", replayed=replayed), "ok")
+    flash(i18n.t("import.done", released=i18n.tn("records.released", replayed)), "ok")
     return redirect(url_for("ui.mappings", connector_id=conn.id))
 
 

@@ -9,10 +9,9 @@ in the answer to the POST that made it (never in the session cookie, never on a 
 """
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from hub.extensions import db
 from hub.models import EVENT_TYPES, Agency, ApiClient, WebhookDelivery, WebhookSubscription
@@ -90,17 +89,10 @@ def _list_page(form=None, errors=None, status=200, secret=None, secret_sub=None)
 def disabled_text(sub) -> str:
     """Why a subscription is off, in the reader's language (the stored reason is the
     hub's English log line and is shown beside it)."""
-    at = _local(sub.disabled_at)
+    at = i18n.datetime_text(sub.disabled_at)
     if sub.disabled_reason and "410 Gone" in sub.disabled_reason:
         return i18n.t("webhooks.disabled_410", at=at)
     return i18n.t("webhooks.disabled_manual", at=at)
-
-
-def _local(value) -> str:
-    if value is None:
-        return "–"
-    tz = ZoneInfo(current_app.config.get("HUB_DEFAULT_TZ", "Asia/Jakarta"))
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _url_error(url: str) -> str | None:
@@ -135,7 +127,7 @@ def _agency_codes(raw: str, client, errors: dict) -> list | None:
     if not codes:
         return None  # every agency the client may read
     if len(codes) > MAX_AGENCIES:
-        errors["agencies"] = i18n.t("webhooks.err_agencies_many", n=MAX_AGENCIES)
+        errors["agencies"] = i18n.tn("webhooks.err_agencies_many", MAX_AGENCIES)
         return None
     known = set(db.session.execute(sa.select(Agency.code).where(Agency.code.in_(codes)))
                 .scalars())
@@ -302,8 +294,7 @@ def _parse_local(raw: str):
     except ValueError:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(current_app.config.get("HUB_DEFAULT_TZ",
-                                                                     "Asia/Jakarta")))
+        value = value.replace(tzinfo=i18n.local_zone())
     return value
 
 
@@ -327,5 +318,5 @@ def webhook_replay(sub_id):
     queued = relay.replay(db.session, sub, payloads.principal_of(client), since, until)
     outbox.wake(db.session)
     db.session.commit()
-    flash(i18n.t("webhooks.replay_queued", n=queued), "ok")
+    flash(i18n.tn("webhooks.replay_queued", queued), "ok")
     return redirect(url_for("ui.webhook", sub_id=sub.id))

@@ -10,7 +10,6 @@ from werkzeug.security import check_password_hash
 
 from hub.extensions import db
 from hub.models import Connector, HeldRecord, LoginThrottle, Mapping, Report, User, utcnow
-from hub.ui import i18n
 from tests.ui.conftest import PASSWORD, login, page_csrf
 
 SLEMAN_FILE = Path(__file__).resolve().parents[2] / "mappings/kab-sleman/lapor-sleman.yaml"
@@ -212,11 +211,6 @@ def test_script_in_held_sample_and_value_is_escaped(app, officer):
 
 
 # -- languages -----------------------------------------------------------------------------
-
-def test_catalogues_have_the_same_keys():
-    assert set(i18n.CATALOGUE["id"]) == set(i18n.CATALOGUE["en"])
-    assert all(i18n.CATALOGUE["en"].values()) and all(i18n.CATALOGUE["id"].values())
-
 
 @pytest.mark.parametrize("lang,words,not_words", [
     ("id", ["Konektor", "Laporan", "Keluar", "Antrean nilai belum dipetakan"],
