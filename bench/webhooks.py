@@ -1,7 +1,8 @@
 """Webhooks: events delivered per second to a local receiver, commit-to-delivery latency
-(p50/p95; target p95 < 2 s), fan-out of one stream of changes to 50 subscribers, and
-the same fan-out while 5 of the 50 receivers hang (take the connection, never answer):
-deliveries/s and latency of the 45 healthy ones, which must not wait for the others.
+(p50/p95; target p95 < 2 s), fan-out of one stream of changes to 50 subscribers (all at
+one destination host, then each at its own), and the same fan-out while 5 of the 50
+receivers hang (take the connection, never answer): deliveries/s and latency of the 45
+healthy ones, which must not wait for the others.
 
 The hub runs under gunicorn with Redis and RQ workers (`hub worker`), as in production:
 a commit nudges the relay, workers fan out and deliver. The receiver is a threaded HTTP
@@ -21,6 +22,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import requests
 from standardwebhooks import Webhook
@@ -66,9 +68,26 @@ class Receiver:
             request_queue_size = 256
             daemon_threads = True
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._server_class, self._handler = Server, Handler
+        self.servers = []
+        self.server = self.listen()
+        self.url = self.url_of(self.server)
+
+    def listen(self):
+        """One more port of this receiver (same secrets, same record): a subscriber on
+        its own port is its own destination host for the relay's per-host share."""
+        server = self._server_class(("127.0.0.1", 0), self._handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.servers.append(server)
+        return server
+
+    @staticmethod
+    def url_of(server) -> str:
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    def shutdown(self):
+        for server in self.servers:
+            server.shutdown()
 
     def count(self) -> int:
         with self.lock:
@@ -147,9 +166,9 @@ def _worker(env, queue):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _subscribe(url, tok, receiver, path):
+def _subscribe(url, tok, receiver, path, base=None):
     resp = requests.post(url + "/api/v1/webhooks", json={
-        "url": receiver.url + path, "event_types": ["report.created"]},
+        "url": (base or receiver.url) + path, "event_types": ["report.created"]},
         headers={"Authorization": f"Bearer {tok}"}, timeout=30)
     resp.raise_for_status()
     receiver.secrets[path] = resp.json()["secret"]
@@ -226,21 +245,20 @@ def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
                          f"{last - t0:.2f}", f"{events / (last - t0):,.0f}",
                          f"{statistics.median(lat) * 1000:,.0f} ms",
                          f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
-            # 3. fan-out: the same kind of stream to `subscribers` subscriptions
+            # 3. fan-out: the same kind of stream to `subscribers` subscriptions, all
+            # at one destination host (one integrator), so the relay's per-host share
+            # (HUB_WEBHOOK_HOST_CONCURRENCY) bounds it by design
             for k in range(1, subscribers):
                 _subscribe(url, otok, receiver, f"/s{k}")
-            base = receiver.count()
-            expected = fanout_reports * subscribers
-            t0 = time.monotonic()
-            committed, _ = _paced(url, wtok, fanout_reports, rate)
-            last = receiver.wait_for(base + expected, timeout=300)
-            lat = []
-            for path in ["/one"] + [f"/s{k}" for k in range(1, subscribers)]:
-                lat += _latencies(committed, receiver.created_at(path))
-            rows.append((f"fan-out to {subscribers} subscribers ({fanout_reports} reports)",
-                         expected, f"{last - t0:.2f}", f"{expected / (last - t0):,.0f}",
-                         f"{statistics.median(lat) * 1000:,.0f} ms",
-                         f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
+            paths = ["/one"] + [f"/s{k}" for k in range(1, subscribers)]
+            rows.append(_fanout(f"fan-out to {subscribers} subscribers at one host "
+                                f"({fanout_reports} reports)", url, wtok, receiver, paths,
+                                fanout_reports, rate))
+            # 3b. the same, each subscriber its own host (50 integrators)
+            _spread(url, otok, receiver)
+            rows.append(_fanout(f"fan-out to {subscribers} subscribers, one host each "
+                                f"({fanout_reports} reports)", url, wtok, receiver, paths,
+                                fanout_reports, rate))
             # 4. the same fan-out while `hanging` of the receivers never answer
             rows.append(_with_hanging(url, otok, wtok, receiver, subscribers, hanging,
                                       fanout_reports, rate))
@@ -252,21 +270,48 @@ def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        receiver.server.shutdown()
+        receiver.shutdown()
     assert receiver.bad == 0, f"{receiver.bad} deliveries failed signature verification"
     return rows
+
+
+def _fanout(label, url, wtok, receiver, paths, reports, rate):
+    base = receiver.count()
+    expected = reports * len(paths)
+    t0 = time.monotonic()
+    committed, _ = _paced(url, wtok, reports, rate)
+    last = receiver.wait_for(base + expected, timeout=300)
+    lat = []
+    for path in paths:
+        lat += _latencies(committed, receiver.created_at(path))
+    return (label, expected, f"{last - t0:.2f}", f"{expected / (last - t0):,.0f}",
+            f"{statistics.median(lat) * 1000:,.0f} ms", f"{_pct(lat, 0.95) * 1000:,.0f} ms")
+
+
+def _subscriptions(url, otok) -> list:
+    return requests.get(url + "/api/v1/webhooks", headers={"Authorization": f"Bearer {otok}"},
+                        timeout=30).json()["items"]
+
+
+def _spread(url, otok, receiver) -> None:
+    """Move every subscription to a port of its own (same receiver, same path)."""
+    for sub in _subscriptions(url, otok):
+        path = urlsplit(sub["url"]).path
+        requests.patch(f"{url}/api/v1/webhooks/{sub['id']}",
+                       json={"url": receiver.url_of(receiver.listen()) + path},
+                       headers={"Authorization": f"Bearer {otok}"},
+                       timeout=30).raise_for_status()
 
 
 def _with_hanging(url, otok, wtok, receiver, subscribers, hanging, reports, rate):
     """Point `hanging` of the subscriptions at receivers that never answer; measure
     the others."""
     stuck = [Hanging() for _ in range(hanging)]
-    subs = requests.get(url + "/api/v1/webhooks", headers={"Authorization": f"Bearer {otok}"},
-                        timeout=30).json()["items"]
+    subs = _subscriptions(url, otok)
     healthy_paths = ["/one"] + [f"/s{k}" for k in range(1, subscribers)]
     try:
         for sub, dead in zip(subs[-hanging:], stuck, strict=False):
-            path = sub["url"][len(receiver.url):]
+            path = urlsplit(sub["url"]).path
             requests.patch(f"{url}/api/v1/webhooks/{sub['id']}", json={"url": dead.url + path},
                            headers={"Authorization": f"Bearer {otok}"},
                            timeout=30).raise_for_status()

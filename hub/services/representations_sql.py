@@ -15,7 +15,7 @@ equal (after JSON parse, with types) on generated reports and callers:
 - floats as Python's repr: an integral value keeps its ".0" (PostgreSQL prints "7");
   otherwise PostgreSQL's shortest round-trip form is repr's for |x| < 1e15, which covers
   lat and lon. That form needs extra_float_digits >= 1 (a server set to 0 or less would
-  round to 15 digits), which hub.extensions sets on every connection;
+  round to 15 digits), which hub.postgresql sets on every connection;
 - refs by id, attachments by creation (then id), the report's own attachments only.
 
 The text is built with concat() rather than json_build_object: the same output for less
