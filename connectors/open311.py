@@ -380,6 +380,10 @@ class Open311Connector(Directed):
             except ValueError as exc:
                 rejected.append((raw, str(exc)))
                 continue
+            if record.external_id in read_ids:
+                # Already read in this run's windows: a server that ignores the
+                # start_date/end_date filter answers every window with the same requests.
+                continue
             read_ids.add(record.external_id)
             stamp = record.fields.get(stamp_of) if stamp_of else record.updated_at
             if stamp_of and stamp is None:

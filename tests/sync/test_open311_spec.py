@@ -203,3 +203,21 @@ def test_an_xml_bomb_is_refused_with_a_clear_error():
         with pytest.raises(ConnectorError) as caught:
             list(conn.read("reports", None))
     assert "DTD or entities" in str(caught.value) and caught.value.retryable is False
+
+
+@pytest.mark.parametrize("server", ["xml-only"])
+def test_a_hub_report_goes_to_an_xml_only_server_once(app, city, run_sync, national, server):
+    from tests.sync.test_open311 import _dispositioned_report
+    report = _dispositioned_report(national)
+    national.post(f"/reports/{report['id']}/responses", json={"body": "Diteruskan ke OPD."})
+    first = run_sync()
+    assert first["status"] == "succeeded", first
+    assert city.store.posts["requests"] == 1
+    [local] = city.store.requests.values()
+    assert local["_attributes"]["hub_id"] == report["id"]
+    # Its read-back (the note the hub posted is in status_notes now) is an echo only.
+    again = run_sync()
+    assert again["status"] == "succeeded", again
+    assert again["counts"]["created"] == 0 and again["counts"]["echo"] >= 1
+    assert city.store.posts["requests"] == 1
+    assert _count(app, Report) == 1 and _count(app, Response) == 1
