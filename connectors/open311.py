@@ -78,8 +78,9 @@ CONFIG_SCHEMA = {
                          "title": "How start_date is written (default: W3C datetime)"},
         "window_days": {"type": "number", "default": MAX_WINDOW_DAYS,
                         "title": "Longest start_date..end_date span asked"},
-        "recheck_open": {"type": "boolean", "default": True,
-                         "title": "Re-read the requests the hub holds open, by id"},
+        "recheck_open": {"type": "boolean", "default": None,
+                         "title": "Re-read the requests the hub holds open, by id "
+                                  "(default: when start_date filters on requested_datetime)"},
         "recheck_chunk": {"type": "integer", "default": 50,
                           "title": "service_request_ids per re-read"},
         "status_notes": {"type": "boolean", "default": None,
@@ -172,7 +173,11 @@ class Open311Connector(Directed):
         """The requests the hub holds open (not final) for this connector: a spec server
         lists a request by when it was made, so an old one's close or reopening shows
         only when it is asked for by id."""
-        if self.config.get("recheck_open", True):
+        wanted = self.config.get("recheck_open")
+        if wanted is None:
+            # A server filtering on the last change lists changed old requests itself.
+            wanted = self.filters_on == "requested_datetime"
+        if wanted:
             self._watch = [str(i) for i in external_ids]
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -314,7 +319,7 @@ class Open311Connector(Directed):
                 stop = end or datetime.now(timezone.utc)
                 if stop - begin > MIN_WINDOW * 2:
                     middle = begin + (stop - begin) / 2
-                    pending[:0] = [(begin, middle), (middle, end if end else None)]
+                    pending[:0] = [(begin, middle), (middle, end)]
                     continue
                 records, rejected, high = self._parse_requests(full.body, high, stamp_of,
                                                                read_ids)
@@ -401,7 +406,7 @@ class Open311Connector(Directed):
         since = (cursor or {}).get("since") or self.config.get("backfill_start")
         params = self._common()
         if since:
-            params[self.config.get("since_param") or "start_date"] = self._since(since)
+            params["start_date"] = self._since(since)  # mySociety: on the update's time
         start = (cursor or {}).get("since")
         high = start
         for items, last, gaps in self._list("/servicerequestupdates", params):
@@ -503,7 +508,9 @@ class Open311Connector(Directed):
             since = datetime.now(timezone.utc) - timedelta(
                 days=float(self.config.get("find_window_days", 14)))
             found = {}
-            for page in self.read(stream, {"since": since.isoformat()}):
+            pages = self._read_reports({"since": since.isoformat()}, recheck=False) \
+                if stream == "reports" else self._read_updates({"since": since.isoformat()})
+            for page in pages:
                 for record in page.records:
                     if record.origin_hub_id:
                         found[record.origin_hub_id] = record.external_id
@@ -555,7 +562,7 @@ class Open311Connector(Directed):
         return sid
 
     def _request_id(self, answer) -> str:
-        item = answer[0] if isinstance(answer, list) and answer else answer
+        item = _first(answer)
         if not isinstance(item, dict):
             raise ConnectorError("POST requests: unexpected answer", retryable=False,
                                  detail=str(answer)[:300])
@@ -571,7 +578,7 @@ class Open311Connector(Directed):
         for attempt in range(attempts):
             found = self._send("GET", f"/tokens/{quote(str(token), safe='')}",
                                params=self._common())
-            entry = found[0] if isinstance(found, list) and found else found
+            entry = _first(found)
             if isinstance(entry, dict) and entry.get("service_request_id") not in (None, ""):
                 return str(entry["service_request_id"])
             if attempt + 1 < attempts:
@@ -605,7 +612,7 @@ class Open311Connector(Directed):
 
     @staticmethod
     def _update_id(answer) -> str:
-        item = answer[0] if isinstance(answer, list) and answer else answer
+        item = _first(answer)
         if not isinstance(item, dict) or item.get("update_id") in (None, ""):
             raise ConnectorError("POST servicerequestupdates: the answer has no "
                                  "update_id", retryable=False, detail=str(answer)[:300])
@@ -632,6 +639,20 @@ def _errors(resp) -> str:
                  and e.get("description")]
         return (": " + "; ".join(texts)) if texts else ""
     return ""
+
+
+def _first(answer):
+    """The one item of a POST or token answer, however it is wrapped."""
+    if isinstance(answer, dict) and not any(isinstance(answer.get(k), list)
+                                            for k in WRAPPERS):
+        return _unwrap(answer) if _all_wrapped(answer) else answer
+    try:
+        path, wrapped = _records_path(answer, "")
+    except ConnectorError:
+        return answer
+    items = [found.record for found in select(answer, path)]
+    item = items[0] if items else None
+    return _unwrap(item) if wrapped or _all_wrapped(item) else item
 
 
 def _key(item):
