@@ -78,13 +78,12 @@ CONFIG_SCHEMA = {
                          "title": "How start_date is written (default: W3C datetime)"},
         "window_days": {"type": "number", "default": MAX_WINDOW_DAYS,
                         "title": "Longest start_date..end_date span asked"},
-        "recheck_open": {"type": "boolean", "default": None,
-                         "title": "Re-read the requests the hub holds open, by id "
-                                  "(default: when start_date filters on requested_datetime)"},
+        "recheck_open": {"type": "boolean", "default": True,
+                         "title": "Re-read the requests the hub holds open, by id"},
         "recheck_chunk": {"type": "integer", "default": 50,
                           "title": "service_request_ids per re-read"},
-        "status_notes": {"type": "boolean", "default": None,
-                         "title": "A request's status_notes become a response (default: "
+        "status_notes": {"enum": ["auto", "on", "off"], "default": "auto",
+                         "title": "A request's status_notes become a response (auto: "
                                   "when the server has no servicerequestupdates)"},
         "timezone": {"type": "string", "title": "Time zone of naive timestamps",
                      "default": None},
@@ -159,9 +158,13 @@ class Open311Connector(Directed):
         self.window = timedelta(days=min(max(days, 1 / 24), MAX_WINDOW_DAYS))
         responses = config.get("responses", True)
         notes = config.get("status_notes")
+        if notes not in (None, "auto", True, False, "on", "off"):
+            raise ConnectorError(f"status_notes must be auto, on or off, not {notes!r}",
+                                 retryable=False)
         # Where servicerequestupdates exist, a request's status_notes repeat the latest
         # update's text: taking both would double the officer's words.
-        self.status_notes = (not responses) if notes is None else bool(notes)
+        self.status_notes = (not responses) if notes in (None, "auto") \
+            else notes in (True, "on")
         # Writing needs the server's api_key; without one the server is only read.
         self.direction = direction_of(config, bool(self.secrets.get("api_key")))
         self.streams = self.streams_read(("reports", "responses") if responses
@@ -173,11 +176,7 @@ class Open311Connector(Directed):
         """The requests the hub holds open (not final) for this connector: a spec server
         lists a request by when it was made, so an old one's close or reopening shows
         only when it is asked for by id."""
-        wanted = self.config.get("recheck_open")
-        if wanted is None:
-            # A server filtering on the last change lists changed old requests itself.
-            wanted = self.filters_on == "requested_datetime"
-        if wanted:
+        if self.config.get("recheck_open", True):
             self._watch = [str(i) for i in external_ids]
 
     # --- HTTP ---------------------------------------------------------------------------
