@@ -221,3 +221,23 @@ def test_a_hub_report_goes_to_an_xml_only_server_once(app, city, run_sync, natio
     assert again["counts"]["created"] == 0 and again["counts"]["echo"] >= 1
     assert city.store.posts["requests"] == 1
     assert _count(app, Report) == 1 and _count(app, Response) == 1
+
+
+@pytest.mark.parametrize("server", ["plain-json"])
+@pytest.mark.parametrize("config_extra", [{"pagination": None, "result_limit": 3}])
+def test_an_answer_at_the_servers_cap_is_split_into_smaller_windows(app, city, run_sync,
+                                                                    server, config_extra):
+    city.app.config.update(PAGING=False, MAX_RESULTS=3)
+    made = [city.request(description=f"Keluhan {i}", requested_datetime=_ago(1 + i * 2))
+            ["service_request_id"] for i in range(7)]
+    run = run_sync()
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["created"] == 7
+    assert all(_report(app, sid)["status"] == "received" for sid in made)
+    # Four made in one instant cannot be split apart: the run says what it missed.
+    for i in range(4):
+        city.request(description=f"Serentak {i}", requested_datetime=_ago(0.5))
+    run = run_sync()
+    assert run["status"] == "partial", run
+    assert "the server's cap" in run["error"] and "configure paging" in run["error"]
+    assert run["counts"]["created"] == 3
