@@ -311,7 +311,8 @@ class Open311Connector(Directed):
                     if last and end is not None:
                         # A finished window in the past: nothing made before its end can
                         # still appear, so the next read starts there.
-                        high = max(high, end.isoformat()) if high else end.isoformat()
+                        done = end.astimezone(timezone.utc).isoformat()
+                        high = max(high, done) if high else done
                     yield Page(records, {"since": high if last else start}, rejected,
                                gaps)
             except _Full as full:

@@ -241,3 +241,24 @@ def test_an_answer_at_the_servers_cap_is_split_into_smaller_windows(app, city, r
     assert run["status"] == "partial", run
     assert "the server's cap" in run["error"] and "configure paging" in run["error"]
     assert run["counts"]["created"] == 3
+
+
+@pytest.mark.parametrize("body", [
+    [{"service_request_id": "7", "status": "open"}],
+    {"service_requests": [{"service_request_id": "7", "status": "open"}]},
+    {"requests": [{"request": [{"service_request_id": ["7"], "status": ["open"]}]}]},
+])
+def test_every_json_form_of_a_request_list_reads_the_same(body):
+    from connectors.open311 import Open311Connector
+    conn = Open311Connector({"base_url": "http://127.0.0.1:9", "responses": False})
+    assert conn._records(body, "GET /requests") == [
+        {"service_request_id": "7", "status": "open"}]
+
+
+def test_xml_with_a_namespace_and_lists_reads_as_json_would():
+    from connectors.open311 import _from_xml
+    xml = (b'<?xml version="1.0"?><services xmlns="http://open311.org/v2">'
+           b'<service><service_code>A</service_code><groups><group>Jalan</group>'
+           b'<group>Drainase</group></groups><keywords></keywords></service></services>')
+    assert _from_xml(xml, "GET", "/services.xml") == [
+        {"service_code": "A", "groups": ["Jalan", "Drainase"], "keywords": None}]
