@@ -27,6 +27,22 @@ SOURCE_REPORT = FastLoad(SourceReportInSchema())
 RESPONSE_IN = FastLoad(ResponseInSchema())
 
 
+def unsettled_ids(session, conn) -> list[str]:
+    """The local ids of the reports this connector's system shares with the hub that can
+    still change (not closed or rejected), and of those held: a source that lists records
+    by when they were made shows their later changes only when asked for them by id."""
+    final = [status for status, onward in lifecycle.TRANSITIONS.items() if not onward]
+    linked = session.execute(
+        sa.select(ReportExternalRef.external_id).join(
+            Report, Report.id == ReportExternalRef.report_id).where(
+            ReportExternalRef.system == source_systems.normalise(conn.system),
+            Report.status.not_in(final)).order_by(ReportExternalRef.external_id)).scalars()
+    held = session.execute(sa.select(HeldRecord.external_id).where(
+        HeldRecord.connector_id == conn.id, HeldRecord.stream == "reports")
+        .order_by(HeldRecord.external_id)).scalars()
+    return list(dict.fromkeys([*linked, *held]))
+
+
 def connector_principal(conn) -> Principal:
     return Principal(f"connector:{conn.id}", conn.agency_code,
                      frozenset({"reports:read", "reports:write"}))

@@ -15,7 +15,7 @@ from hub import sqlite
 from hub.extensions import db
 from hub.models import Connector, HeldRecord, StreamState, SyncRecordError, SyncRun, utcnow
 from hub.sync import registry
-from hub.sync.inbound import RecordApplier, record_to_json
+from hub.sync.inbound import RecordApplier, record_to_json, unsettled_ids
 from hub.sync.lease import (
     LeaseLost,
     acquire_lease,
@@ -64,6 +64,8 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
     unseen: list[str] = []  # what a stream could not see: the run is then not succeeded
     try:
         connector = registry.build(conn)
+        if hasattr(connector, "recheck"):  # it re-reads by id what the hub holds open
+            connector.recheck(unsettled_ids(db.session, conn))
         replay_held(conn, counts, run_id, owner)
         for stream in connector.streams:
             unseen += _read_stream(conn, connector, stream, counts, run_id, owner)

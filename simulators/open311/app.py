@@ -1,15 +1,21 @@
 """An Open311 GeoReport v2 server in memory (a city's "Open311-speaking" local system).
 
-Implemented subset (JSON only):
-  GET  /services.json
-  GET  /requests.json            start_date, end_date (on updated_datetime), status,
-                                 service_request_id, extensions=true, page/page_size
-  GET  /requests/<id>.json
-  POST /requests.json            form-encoded; api_key; attribute[<code>]=...
-  GET  /tokens/<token>.json      (when TOKENS is on, POST answers a token first)
-  GET  /servicerequestupdates.json   mySociety extension; api_key; start_date/end_date
-  POST /servicerequestupdates.json   api_key, service_request_id, update_id, status, ...
-Errors follow the spec: an HTTP 4xx/5xx with [{"code": ..., "description": ...}].
+Implemented subset (each path in .json and .xml, as FORMATS allows; a format not served
+answers 404, as an XML-only council server does):
+  GET  /services.{fmt}
+  GET  /requests.{fmt}           start_date, end_date (on updated_datetime, or on
+                                 requested_datetime as the spec says: START_DATE_ON),
+                                 status, service_request_id (comma list; MULTI_ID off:
+                                 only the first is honoured), extensions=true, page/page_size
+  GET  /requests/<id>.{fmt}
+  POST /requests.{fmt}           form-encoded; api_key; attribute[<code>]=...
+  GET  /tokens/<token>.{fmt}     (when TOKENS is on, POST answers a token first)
+  GET  /servicerequestupdates.{fmt}   mySociety extension; api_key; start_date/end_date
+  POST /servicerequestupdates.{fmt}   api_key, service_request_id, update_id, status, ...
+Modes: WRAPPED answers JSON lists as FixMyStreet does ({"requests": [{"request": [...]}]},
+every value in a list); STATUS_NOTES keeps an update's text as the request's status_notes.
+Errors follow the spec: an HTTP 4xx/5xx with [{"code": ..., "description": ...}] (XML:
+<errors><error>...).
 Attributes posted with a request come back under `extended_attributes` (with
 extensions=true), together with the extended status; an update posted by a client keeps
 the client's update_id in `extended_attributes.client_update_id`.
@@ -18,8 +24,9 @@ the client's update_id in `extended_attributes.client_update_id`.
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+from xml.etree import ElementTree
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 WIB = timezone(timedelta(hours=7))
 SERVICES = {
@@ -38,6 +45,7 @@ STATUSES = ("open", "closed") + OPEN_EXTENDED + CLOSED_EXTENDED
 class Store:
     def __init__(self):
         self.lock = threading.RLock()
+        self.status_notes = False
         self.reset()
 
     def reset(self):
@@ -48,6 +56,7 @@ class Store:
             self.next_request, self.next_update = 1001, 1
             self._last = None
             self.posts = {"requests": 0, "updates": 0}
+            self.reads: list[dict] = []  # the query of every GET requests, for tests
 
     def stamp(self) -> str:
         now = datetime.now(WIB)
@@ -61,7 +70,8 @@ class Store:
         with self.lock:
             sid = str(self.next_request)
             self.next_request += 1
-            stamp = self.stamp()
+            # (a test may file a request as made long ago)
+            stamp = fields.get("requested_datetime") or self.stamp()
             code = fields.get("service_code", "JALAN-RUSAK")
             row = {"service_request_id": sid, "status": "open", "status_notes": None,
                    "service_name": SERVICES.get(code, code), "service_code": code,
@@ -96,6 +106,8 @@ class Store:
             stamp = self.stamp()
             self.requests[sid]["updated_datetime"] = stamp
             row = self.requests[sid]
+            if self.status_notes and description:
+                row["status_notes"] = description
             upd = {"update_id": uid, "service_request_id": sid,
                    "status": status or row["_extended"] or row["status"],
                    "updated_datetime": stamp, "description": description or "",
@@ -136,20 +148,65 @@ def _parse(text: str, name: str) -> datetime:
     return parsed
 
 
+def _xml(root: str, item: str, rows) -> bytes:
+    """A GeoReport XML list: <root><item><field>text</field>…</item>…</root>."""
+    top = ElementTree.Element(root)
+    for row in rows:
+        _xml_fill(ElementTree.SubElement(top, item), row)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(top)
+
+
+def _xml_fill(element, value) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _xml_fill(ElementTree.SubElement(element, key), inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _xml_fill(ElementTree.SubElement(element, element.tag.rstrip("s") or "item"),
+                      inner)
+    elif value is not None:
+        element.text = str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _wrapped(value):
+    """FixMyStreet's JSON: every value in a list of one."""
+    if isinstance(value, dict):
+        return {k: [_wrapped(v)] for k, v in value.items() if v is not None}
+    return value
+
+
+ROOTS = {"requests": ("service_requests", "request"), "services": ("services", "service"),
+         "updates": ("service_request_updates", "request_update"),
+         "tokens": ("tokens", "token"), "errors": ("errors", "error")}
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update({"API_KEY": "open311-demo-key", "JURISDICTION": "bandung.go.id",
                        "PAGING": True, "MAX_RESULTS": 1000, "TOKENS": False,
-                       "TOKEN_PENDING_LOOKUPS": 1})
+                       "TOKEN_PENDING_LOOKUPS": 1, "FORMATS": ("json", "xml"),
+                       "WRAPPED": False, "START_DATE_ON": "updated_datetime",
+                       "STATUS_NOTES": False, "MULTI_ID": True})
     app.config.update(config or {})
     store = Store()
+    store.status_notes = bool(app.config["STATUS_NOTES"])
     state = {"fault": None, "fault_count": None}
     app.extensions["sim"] = {"store": store, "state": state}
 
+    def fmt_of() -> str:
+        return "xml" if request.path.endswith(".xml") else "json"
+
+    def answer(kind: str, rows: list, code: int = 200):
+        if fmt_of() == "xml":
+            root, item = ROOTS[kind]
+            return Response(_xml(root, item, rows), code,
+                            content_type="text/xml; charset=utf-8")
+        if app.config["WRAPPED"] and kind == "requests":
+            return jsonify({"requests": [{"request": [_wrapped(r) for r in rows]}]}), code
+        return jsonify(rows), code
+
     def error(code, description):
-        resp = jsonify([{"code": code, "description": description}])
-        resp.status_code = code
-        return resp
+        return answer("errors", [{"code": code, "description": description}], code)
 
     @app.errorhandler(_Bad)
     def bad(exc):
@@ -166,6 +223,10 @@ def create_app(config: dict | None = None) -> Flask:
     def guard():
         if request.path.startswith("/_sim/"):
             return None
+        ext = request.path.rsplit(".", 1)[-1] if "." in request.path else ""
+        if ext not in app.config["FORMATS"]:
+            # A server that does not speak the format answers as if the path were unknown.
+            return Response("Not Found", 404, content_type="text/html")
         if state["fault"]:
             if state["fault_count"] is not None:
                 state["fault_count"] -= 1
@@ -187,6 +248,23 @@ def create_app(config: dict | None = None) -> Flask:
             rows = [r for r in rows if datetime.fromisoformat(r[key]) <= cut]
         return rows
 
+    def spec_window(rows):
+        """The spec's start_date/end_date: on requested_datetime, at most 90 days, the
+        last 90 days when neither is given."""
+        start = _parse(arg("start_date"), "start_date") if arg("start_date") else None
+        end = _parse(arg("end_date"), "end_date") if arg("end_date") else None
+        now = datetime.now(timezone.utc)
+        if start is None and end is None:
+            start = now - timedelta(days=90)
+        elif start is None:
+            start = end - timedelta(days=90)
+        elif end is None:
+            end = min(now, start + timedelta(days=90))
+        if end is not None and end - start > timedelta(days=90):
+            raise _Bad(400, "start_date and end_date may not span more than 90 days")
+        return [r for r in rows if start <= datetime.fromisoformat(r["requested_datetime"])
+                and (end is None or datetime.fromisoformat(r["requested_datetime"]) <= end)]
+
     def paged(rows):
         if app.config["PAGING"] and arg("page"):
             try:
@@ -198,39 +276,48 @@ def create_app(config: dict | None = None) -> Flask:
             return rows[(page - 1) * size: page * size]
         return rows[:app.config["MAX_RESULTS"]]
 
-    @app.get("/services.json")
-    def services():
-        return jsonify([{"service_code": k, "service_name": v, "description": v,
-                         "metadata": False, "type": "realtime", "keywords": "",
-                         "group": "Kota Bandung"} for k, v in SERVICES.items()])
+    @app.get("/services.<fmt>")
+    def services(fmt):
+        return answer("services", [{"service_code": k, "service_name": v, "description": v,
+                                    "metadata": False, "type": "realtime", "keywords": "",
+                                    "group": "Kota Bandung"} for k, v in SERVICES.items()])
 
-    @app.get("/requests.json")
-    def list_requests():
+    @app.get("/requests.<fmt>")
+    def list_requests(fmt):
+        store.reads.append(dict(request.args))
         with store.lock:
             rows = list(store.requests.values())
         ids = arg("service_request_id")
+        ext = arg("extensions") == "true"
         if ids:
-            wanted = set(ids.split(","))
+            # The spec: a list of ids overrides every other argument.
+            wanted = ids.split(",")
+            wanted = set(wanted if app.config["MULTI_ID"] else wanted[:1])
             rows = [r for r in rows if r["service_request_id"] in wanted]
-        rows = window(rows, "updated_datetime")
+            rows.sort(key=lambda r: int(r["service_request_id"]))
+            return answer("requests", [store.public(r, ext) for r in rows])
+        if app.config["START_DATE_ON"] == "requested_datetime":
+            rows = spec_window(rows)
+        else:
+            rows = window(rows, "updated_datetime")
         if arg("status"):
             wanted = set(arg("status").split(","))
             rows = [r for r in rows if r["status"] in wanted]
         if arg("service_code"):
             rows = [r for r in rows if r["service_code"] in arg("service_code").split(",")]
-        rows.sort(key=lambda r: (r["updated_datetime"], int(r["service_request_id"])))
-        ext = arg("extensions") == "true"
-        return jsonify([store.public(r, ext) for r in paged(rows)])
+        key = app.config["START_DATE_ON"]
+        rows.sort(key=lambda r: (r[key], int(r["service_request_id"])))
+        return answer("requests", [store.public(r, ext) for r in paged(rows)])
 
-    @app.get("/requests/<sid>.json")
-    def one_request(sid):
+    @app.get("/requests/<sid>.<fmt>")
+    def one_request(sid, fmt):
         row = store.requests.get(sid)
         if row is None:
             return error(404, f"service_request_id {sid} not found")
-        return jsonify([store.public(row, arg("extensions") == "true")])
+        return answer("requests", [store.public(row, arg("extensions") == "true")])
 
-    @app.post("/requests.json")
-    def post_request():
+    @app.post("/requests.<fmt>")
+    def post_request(fmt):
         require_key()
         form = request.form
         code = form.get("service_code")
@@ -246,28 +333,30 @@ def create_app(config: dict | None = None) -> Flask:
                       if key.startswith("attribute[") and key.endswith("]")}
         with store.lock:
             store.posts["requests"] += 1
-            row = store.add_request(dict(form), attributes)
+            row = store.add_request({k: v for k, v in form.items()
+                                     if k != "requested_datetime"}, attributes)
             if app.config["TOKENS"]:
                 token = uuid.uuid4().hex[:12]
                 store.tokens[token] = {"service_request_id": row["service_request_id"],
                                        "pending": int(app.config["TOKEN_PENDING_LOOKUPS"])}
-                return jsonify([{"token": token}]), 201
-        return jsonify([{"service_request_id": row["service_request_id"],
-                         "service_notice": "Laporan diterima"}]), 201
+                return answer("requests", [{"token": token}], 201)
+        return answer("requests", [{"service_request_id": row["service_request_id"],
+                                    "service_notice": "Laporan diterima"}], 201)
 
-    @app.get("/tokens/<token>.json")
-    def token_lookup(token):
+    @app.get("/tokens/<token>.<fmt>")
+    def token_lookup(token, fmt):
         with store.lock:
             entry = store.tokens.get(token)
             if entry is None:
                 return error(404, f"token {token} not found")
             if entry["pending"] > 0:
                 entry["pending"] -= 1
-                return jsonify([{"token": token}])
-        return jsonify([{"token": token, "service_request_id": entry["service_request_id"]}])
+                return answer("tokens", [{"token": token}])
+        return answer("tokens", [{"token": token,
+                                  "service_request_id": entry["service_request_id"]}])
 
-    @app.get("/servicerequestupdates.json")
-    def list_updates():
+    @app.get("/servicerequestupdates.<fmt>")
+    def list_updates(fmt):
         require_key()
         with store.lock:
             rows = [dict(u) for u in store.updates.values()]
@@ -275,10 +364,10 @@ def create_app(config: dict | None = None) -> Flask:
         rows.sort(key=lambda r: (r["updated_datetime"], int(r["update_id"])))
         for row in rows:
             row.pop("author", None)
-        return jsonify(paged(rows))
+        return answer("updates", paged(rows))
 
-    @app.post("/servicerequestupdates.json")
-    def post_update():
+    @app.post("/servicerequestupdates.<fmt>")
+    def post_update(fmt):
         require_key()
         form = request.form
         sid = form.get("service_request_id")
@@ -297,7 +386,7 @@ def create_app(config: dict | None = None) -> Flask:
             upd = store.add_update(sid, status=status, description=form.get("description"),
                                    client_update_id=form.get("update_id"),
                                    author=author or None)
-        return jsonify([{"update_id": upd["update_id"]}]), 201
+        return answer("updates", [{"update_id": upd["update_id"]}], 201)
 
     # --- controls for tests --------------------------------------------------------------
 
@@ -321,7 +410,14 @@ def create_app(config: dict | None = None) -> Flask:
                   "description": "Jalan berlubang\nLubang besar di Jl. Soekarno-Hatta.",
                   "lat": -6.93, "long": 107.62, "address_string": "Jl. Soekarno-Hatta",
                   **body}
-        return jsonify(store.add_request(fields)), 201
+        # Coordinates are kept as the test gives them, even unusable ones (a real
+        # server's data entry accepts what its form lets through).
+        coords = {k: fields.pop(k) for k in ("lat", "long")}
+        with store.lock:
+            row = store.add_request(fields)
+            store.requests[row["service_request_id"]].update(coords)
+            return jsonify(store.public(store.requests[row["service_request_id"]],
+                                        True)), 201
 
     @app.post("/_sim/requests/<sid>/updates")
     def sim_update(sid):

@@ -81,7 +81,9 @@ def test_fuzzed_service_requests(app, client, make_key, form, fmt, key_kind):
     else:
         assert after == before, (resp.status_code, resp.get_data(as_text=True))
         if key_kind != "good":
-            assert resp.status_code == 403
+            # A NUL anywhere in the input is refused (400) before any view, key or not.
+            nul = any("\x00" in k or "\x00" in v for k, v in data.items())
+            assert resp.status_code == (400 if nul else 403), resp.get_data(as_text=True)
 
 
 @settings(max_examples=50, deadline=None, database=None,
