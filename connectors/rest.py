@@ -27,7 +27,7 @@ from connectors.base import (
 )
 from connectors.declarative import auth as authmod
 from connectors.declarative import cursor as cursormod
-from connectors.declarative import paginate, select
+from connectors.declarative import paginate, schema, select
 from connectors.declarative.partition import Parent
 
 RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating server
@@ -35,19 +35,15 @@ RECENT_PAGES = 8  # pages whose record keys are remembered to detect a repeating
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["base_url", "streams"],
+    "additionalProperties": False,
     "properties": {
         "base_url": {"type": "string", "title": "Base URL", "format": "uri"},
         "timezone": {"type": "string", "title": "Time zone of naive local timestamps",
                      "default": None},
-        "timeout_seconds": {"type": "number", "default": 30},
-        "auth": {"type": "object", "title": "Authentication", "properties": {
-            "type": {"enum": list(authmod.KINDS)},
-            "header": {"type": "string"}, "token_url": {"type": "string"},
-            "username": {"type": "string"}, "scope": {"type": "string"},
-            "login_path": {"type": "string"}, "cookie": {"type": "string"},
-            "token_path": {"type": "string"}, "body": {"type": "object"}}},
-        "streams": {"type": "object"},
-        "write": {"type": "object"},
+        "timeout_seconds": {"type": "number", "default": 30, "exclusiveMinimum": 0},
+        "auth": schema.AUTH,
+        "streams": schema.STREAMS,
+        "write": schema.WRITES,
         "direction": DIRECTION_SCHEMA,
         "defaults": DEFAULTS_SCHEMA,
     },

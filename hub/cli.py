@@ -143,6 +143,68 @@ def connector_export(connector_id):
     click.echo(files.dump_yaml(files.export_document(db.session, connector_id)), nl=False)
 
 
+@connector_cli.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--secret", "secrets", multiple=True, metavar="NAME=VALUE",
+              help="A credential (repeatable), as for import; nothing is stored.")
+@click.option("--offline", is_flag=True, help="Check the file only; do not call the system.")
+def connector_check(path, secrets, offline):
+    """Check a connector file without saving anything: its configuration against the
+    kind's schema (every problem names its key), then read the first page of each stream
+    and show what each record fills in the hub and which local values have no mapping."""
+    import os
+
+    from connectors.base import ConnectorError
+    from hub.sync import files, manifest, registry
+    try:
+        doc = files.load_file(path)
+        spec = doc["connector"]
+        kind, agency = spec["kind"], spec["agency"]
+    except (KeyError, TypeError):
+        raise click.ClickException("the file needs connector.id, connector.kind and "
+                                   "connector.agency") from None
+    except Exception as exc:  # not YAML at all
+        raise click.ClickException(f"{path}: {exc}") from None
+    config = spec.get("config") or {}
+    try:
+        files.vet_destination(kind, agency, config)
+    except files.FileError as exc:
+        raise click.ClickException(str(exc)) from None
+    found = manifest.problems(kind, config)
+    if found:
+        raise click.ClickException("the connector's configuration is not valid:\n  " +
+                                   "\n  ".join(found))
+    click.echo(f"{path}: the configuration is valid for a '{kind}' connector")
+    if offline:
+        return
+    values = {name: os.environ[env] for name, env in (spec.get("secrets_env") or {}).items()
+              if os.environ.get(env)}
+    values.update(dict(s.split("=", 1) for s in secrets))
+    try:
+        connector = registry.build_from(kind, agency, config, values, resolve=True)
+    except ConnectorError as exc:
+        raise click.ClickException(f"connector.config: {exc}") from None
+    failed = False
+    for stream, seen in manifest.preview(connector, doc.get("mappings") or {}).items():
+        if "error" in seen:
+            failed = True
+            click.echo(f"\n{stream}: cannot be read: {seen['error']}")
+            continue
+        click.echo(f"\n{stream}: {seen['read']} record(s) on the first page")
+        for why in seen["rejected"][:5]:
+            click.echo(f"  rejected: {why}")
+        for note in seen["incomplete"]:
+            click.echo(f"  not seen: {note}")
+        for sample in seen["samples"]:
+            click.echo("  " + ", ".join(f"{k}={v!r}" for k, v in sample.items()
+                                        if v not in (None, "", {})))
+        for field, local in seen["unmapped"].items():
+            click.echo(f"  no mapping for {field}: {', '.join(local)} "
+                       "(their records would be held)")
+    if failed:
+        raise click.ClickException("some streams could not be read")
+
+
 @connector_cli.command("sync")
 @click.argument("connector_id")
 def connector_sync(connector_id):

@@ -39,7 +39,9 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
                         f"{', '.join(registry.kinds())})")
     if session.get(Agency, agency) is None:
         raise FileError(f"unknown agency '{agency}'")
+    # Where it may reach first: a refused destination is the answer that matters most.
     vet_destination(kind, agency, spec.get("config", {}))
+    check_config(kind, spec.get("config", {}))
     system = source_systems.normalise(spec.get("system", cid))
     try:  # the connector's system is its agency's from now on
         source_systems.claim(session, system, agency)
@@ -73,6 +75,15 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
     session.flush()
     replace_mappings(session, conn.id, doc.get("mappings") or {}, who)
     return conn
+
+
+def check_config(kind: str, config) -> None:
+    """Refuse a configuration its kind's schema does not describe, naming every key."""
+    from hub.sync import manifest
+    found = manifest.problems(kind, config)
+    if found:
+        raise FileError("the connector's configuration is not valid:\n  " +
+                        "\n  ".join(found))
 
 
 def vet_destination(kind: str, agency: str, config) -> None:
