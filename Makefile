@@ -48,22 +48,9 @@ SQLITE_TESTS ?= tests/api tests/ui tests/open311_facade tests/sync tests/webhook
 	tests/test_demo.py tests/test_health.py tests/test_cli.py tests/test_sla_cli.py \
 	tests/test_seed.py
 
-# Failing on SQLite in the last run of this pass (not PostgreSQL-only: bugs or timing still
-# to fix), left out by name so that they stay visible here until they are fixed.
-SQLITE_KNOWN_FAILING ?= \
-	tests/api/test_changes.py::test_feed_exactly_once_while_writers_commit \
-	tests/api/test_changes.py::test_three_writers_one_reader_limit_seven \
-	tests/ui/test_browser_dashboard.py::test_dashboard_moves_with_new_reports_and_admin_creates_a_connector \
-	tests/sync/test_convergence.py::test_reordered_duplicated_replayed_changes_converge \
-	tests/sync/test_lapor.py::test_retry_after_a_crash_finds_the_complaint_by_hub_id \
-	tests/sync/test_open311.py::test_token_answer_and_a_crash_after_the_write \
-	tests/webhooks/test_delivery.py::test_redirects_are_not_followed \
-	tests/tasks/test_overdue.py::test_two_scanners_in_threads_flag_each_deadline_exactly_once
-
 test: install services lint
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest -n 2 --backend=sqlite $(PYTEST_ARGS) $(SQLITE_TESTS) \
-		$(addprefix --deselect ,$(SQLITE_KNOWN_FAILING))
+	$(PY) -m pytest -n 2 --backend=sqlite $(PYTEST_ARGS) $(SQLITE_TESTS)
 
 bench: install services
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)

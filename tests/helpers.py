@@ -76,6 +76,7 @@ class Caller:
 def claim_systems(app, agency: str, names) -> None:
     """Claim, for `agency`, those of `names` that are valid and not claimed yet (as a
     hub admin does with `hub source-system claim`)."""
+    from hub import sqlite
     from hub.extensions import db
     from hub.schemas.reports import ExternalRefSchema
     from hub.services import source_systems
@@ -83,7 +84,9 @@ def claim_systems(app, agency: str, names) -> None:
         {"system": n})]
     if not valid:
         return
-    with app.app_context():
+    # A read then a write, outside any request: on SQLite it must take the write lock
+    # up front, or a writer committing in between makes it fail "database is locked".
+    with app.app_context(), sqlite.writing():
         for name in valid:
             if source_systems.owner(db.session, name) is None:
                 source_systems.claim(db.session, name, agency)

@@ -34,6 +34,7 @@ def _insert(session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+@sqlite.writing()
 def flag_overdue(session, now=None, batch: int = BATCH) -> int:
     """Record one `report.overdue` event per missed deadline not flagged yet. Commits
     per batch; returns how many this call flagged."""
