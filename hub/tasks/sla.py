@@ -11,12 +11,10 @@ import logging
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub import sqlite
 from hub.models import Report, SlaBreach, utcnow
-from hub.services import events, sla
+from hub.services import events, sla, storage
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -28,10 +26,6 @@ class _System:
     agency = None
     is_national = True
     is_admin = True
-
-
-def _insert(session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 @sqlite.writing()
@@ -53,7 +47,7 @@ def flag_overdue(session, now=None, batch: int = BATCH) -> int:
         if not rows:
             return flagged
         won = session.execute(
-            _insert(session)(SlaBreach)
+            storage.insert(session, SlaBreach)
             .values([{"report_id": r.id, "clock": r.clock, "due_at": r.due_at,
                       "agency_code": r.agency_code, "detected_at": now} for r in rows])
             .on_conflict_do_nothing(index_elements=["report_id", "clock", "due_at"])
@@ -83,8 +77,7 @@ def auto_close(session, now=None, batch: int = BATCH) -> int:
         stmt = (sa.select(Report).where(Report.status == "resolved",
                                         Report.due_at.is_not(None), Report.due_at < now)
                 .order_by(Report.due_at, Report.id).limit(batch))
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
+        stmt = storage.claim(session, stmt)
         reports = session.execute(stmt).scalars().all()
         for report in reports:
             clock, due = sla.running(session, report)
@@ -118,8 +111,7 @@ def recompute(session, agency_code=None, batch: int = BATCH) -> int:
         stmt = sa.select(Report).where(*where).order_by(Report.id).limit(batch)
         if after is not None:
             stmt = stmt.where(Report.id > after)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
+        stmt = storage.claim(session, stmt)
         reports = session.execute(stmt).scalars().all()
         for report in reports:
             due = sla.due_at(session, report)
