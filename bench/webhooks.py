@@ -233,6 +233,9 @@ def run(events: int = 300, rate: float = 30.0, subscribers: int = 50,
                          f"{last - start:.2f}", f"{events / (last - start):,.0f}",
                          f"{statistics.median(lat) * 1000:,.0f} ms",
                          f"{_pct(lat, 0.95) * 1000:,.0f} ms"))
+            # 1b. the same stream while a second subscription's receiver hangs: the
+            # healthy one must not wait behind it (target: its p95 < 2 s)
+            rows.append(_beside_hanging(url, otok, wtok, receiver, events, rate))
             # 2. as fast as the writers go: delivery throughput
             base = receiver.count()
             t0 = time.monotonic()
@@ -301,6 +304,27 @@ def _spread(url, otok, receiver) -> None:
                        json={"url": receiver.url_of(receiver.listen()) + path},
                        headers={"Authorization": f"Bearer {otok}"},
                        timeout=30).raise_for_status()
+
+
+def _beside_hanging(url, otok, wtok, receiver, events, rate):
+    dead = Hanging()
+    resp = requests.post(url + "/api/v1/webhooks", json={
+        "url": dead.url + "/stuck", "event_types": ["report.created"]},
+        headers={"Authorization": f"Bearer {otok}"}, timeout=30)
+    resp.raise_for_status()
+    try:
+        base = receiver.count()
+        committed, start = _paced(url, wtok, events, rate)
+        last = receiver.wait_for(base + events, timeout=120)
+        lat = _latencies(committed, receiver.created_at("/one"))
+        return (f"1 subscriber beside 1 hanging, {rate:g} reports/s offered (the healthy one)",
+                events, f"{last - start:.2f}", f"{events / (last - start):,.0f}",
+                f"{statistics.median(lat) * 1000:,.0f} ms", f"{_pct(lat, 0.95) * 1000:,.0f} ms")
+    finally:
+        requests.delete(f"{url}/api/v1/webhooks/{resp.json()['id']}",
+                        headers={"Authorization": f"Bearer {otok}"},
+                        timeout=30).raise_for_status()
+        dead.stop()
 
 
 def _with_hanging(url, otok, wtok, receiver, subscribers, hanging, reports, rate):
