@@ -199,7 +199,8 @@ def test_wrong_headings_and_unreadable_files_fail_loudly(app, recap, inbox):
         reasons = sorted(e.reason for e in db.session.execute(
             sa.select(SyncRecordError)).scalars())
     assert "rekap-juni.csv: the heading row (row 1) has no column 'Tanggal'" in reasons[0]
-    assert "rekap-lama.xls: only .csv and .xlsx" in reasons[1]
+    assert "rekap-lama.xls: it is an old Excel 97-2003 workbook (.xls)" in reasons[1]
+    assert "save it as .xlsx" in reasons[1]
 
 
 def test_unmapped_stakeholder_holds_rows_and_their_responses(app, recap, inbox):
