@@ -5,14 +5,22 @@ Many units never had an app: they keep a recap with the columns
 re-types it into LAPOR!. This connector reads those files instead (see
 mappings/kab-bantul/rekap-bulanan.yaml):
 
-  source     `path` (one file) and/or `inbox_dir` (every .csv/.xlsx dropped there); run
+  source     `path` (one file) and/or `inbox_dir` (every recap dropped there); run
              by the hub, both are relative to the agency's inbox folder and nothing
              outside it is read (`Inbox`)
+  files      read by what they hold, not their name: .xlsx (every worksheet whose
+             heading matches, or those named in `sheets`), an HTML table saved as ".xls"
+             by a regional app, CSV/TSV in UTF-8, UTF-16 or the Windows code page
+  headings   found under a title block, over up to three rows with merged cells
+             ("Pelapor" over "Nama" and "Telepon": "Pelapor Nama" or "Nama")
   limits     a recap is untrusted input: file size, uncompressed size of an .xlsx, rows,
              columns and parsing time are bounded (`Limits`); past one the read fails
              with a message saying which, never a worker swollen or stuck
   reports    one per row; `columns` are field specs as in the REST connector, but the
-             paths are column headings (matched ignoring case and spacing)
+             paths are column headings (matched ignoring case and spacing); the totals
+             and signature lines under a table are skipped, not failed; "Anonim" or "-"
+             as the reporter is an anonymous report; dates as offices type them
+             (`to_datetime`, `date_order`)
   responses  a row's "Tanggapan" (`response_columns`) becomes a response with the id
              `<report id>#tanggapan`
   cursor     per stream, the content hashes of the files already read (an unchanged file
@@ -40,6 +48,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from connectors import fieldmap
 from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
 
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["timezone", "columns"],
@@ -48,7 +57,14 @@ CONFIG_SCHEMA = {
                  "agency's inbox"},
         "inbox_dir": {"type": "string", "title": "Folder of uploaded recaps in the agency's "
                       "inbox (all are read; '.' is the inbox itself)"},
-        "sheet": {"type": "string", "title": "Worksheet name (default: the first)"},
+        "sheets": {"type": "array", "items": {"type": "string"},
+                   "title": "Worksheets to read (default: every sheet with the recap's "
+                            "headings)"},
+        "sheet": {"type": "string", "title": "One worksheet to read (older form of "
+                  "`sheets`)"},
+        "date_order": {"enum": list(DATE_ORDERS), "default": "DMY",
+                       "title": "Numeric dates: day first (DMY, Indonesian usage), month "
+                                "first (MDY) or year first (YMD)"},
         "timezone": {"type": "string", "title": "Time zone of the dates in the recap",
                      "default": "Asia/Jakarta"},
         "columns": {"type": "object", "title": "Hub field -> column heading (field specs)"},
@@ -59,7 +75,7 @@ CONFIG_SCHEMA = {
         "default_channel": {"type": "string", "title": "Local channel word for every row"},
         "default_category": {"type": "string", "title": "Local category when none is given"},
         "date_formats": {"type": "array", "items": {"type": "string"},
-                         "title": "strptime formats tried after ISO 8601"},
+                         "title": "strptime formats tried before the usual forms"},
         "page_size": {"type": "integer", "default": 500},
     },
     "secrets": [],
@@ -313,7 +329,6 @@ MONTH_NAMES = {"januari": 1, "january": 1, "februari": 2, "pebruari": 2, "februa
 MONTHS = {"jan": 1, "feb": 2, "peb": 2, "mar": 3, "apr": 4, "mei": 5, "may": 5, "jun": 6,
           "jul": 7, "agu": 8, "ags": 8, "agt": 8, "agst": 8, "aug": 8, "sep": 9,
           "sept": 9, "okt": 10, "oct": 10, "nov": 11, "nop": 11, "des": 12, "dec": 12}
-DATE_ORDERS = ("DMY", "MDY", "YMD")
 _TIME = r"(?:[\sT,]+(?:jam|pukul)?\s*(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(?:wib|wita|wit)?)?"
 _WEEKDAY = re.compile(r"^(?:senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad|monday|"
                       r"tuesday|wednesday|thursday|friday|saturday|sunday)\s*,?\s*", re.I)
@@ -1016,9 +1031,10 @@ class SpreadsheetConnector(ReadOnly):
                         notes["sheets"][sheet.name] = "hidden, and no recap heading"
                     else:
                         notes["sheets"][sheet.name] = str(exc)
-                        notes["unseen"].append(
-                            f"{path.name}: sheet '{sheet.name}' was not read ({exc}); "
-                            "name the sheets to read in `sheets` if it is no recap")
+                        if first:  # said once on the run, not once per stream
+                            notes["unseen"].append(
+                                f"{path.name}: sheet '{sheet.name}' was not read ({exc}); "
+                                "name the sheets to read in `sheets` if it is no recap")
                     continue
                 except ValueError as exc:
                     problems.append(f"sheet '{sheet.name}': {exc}" if label else str(exc))

@@ -75,10 +75,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "action.select_all": "Pilih semua",
         "flash.paused": "Konektor dijeda.",
         "recap.title": "Unggah rekap",
-        "recap.help": "Berkas .xlsx atau .csv; masuk ke folder kotak masuk konektor ini dan dibaca pada sinkronisasi berikutnya.",  # noqa: E501
+        "recap.help": "Berkas .xlsx, .csv, atau .xls hasil ekspor aplikasi; masuk ke folder kotak masuk konektor ini dan dibaca pada sinkronisasi berikutnya.",  # noqa: E501
         "recap.upload": "Unggah",
         "recap.saved": "Rekap {name} tersimpan di kotak masuk; dibaca pada sinkronisasi berikutnya.",  # noqa: E501
-        "recap.bad_name": "Pilih berkas rekap .xlsx atau .csv.",
+        "recap.bad_name": "Pilih berkas rekap .xlsx, .csv, atau .xls.",
         "recap.too_large": "Berkas lebih dari {mb} MB; pecah rekap menjadi beberapa berkas.",
         "recap.empty": "Berkas kosong.",
         "recap.refused": "Rekap tidak dapat disimpan: {detail}",
@@ -507,10 +507,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "action.select_all": "Select all",
         "flash.paused": "Connector paused.",
         "recap.title": "Upload a recap",
-        "recap.help": "An .xlsx or .csv file; it goes into this connector's inbox folder and is read at the next sync.",  # noqa: E501
+        "recap.help": "An .xlsx or .csv file, or the .xls an app exports; it goes into this connector's inbox folder and is read at the next sync.",  # noqa: E501
         "recap.upload": "Upload",
         "recap.saved": "Recap {name} saved in the inbox; it is read at the next sync.",
-        "recap.bad_name": "Choose an .xlsx or .csv recap file.",
+        "recap.bad_name": "Choose an .xlsx, .csv or .xls recap file.",
         "recap.too_large": "The file is larger than {mb} MB; split the recap into several files.",
         "recap.empty": "The file is empty.",
         "recap.refused": "The recap cannot be saved: {detail}",
