@@ -76,6 +76,8 @@ def row(n, when, title, user="Budi", unit="DPU", tid="", answer="", status="Pros
     ("1 Mei 2024", datetime(2024, 5, 1)),
     ("9 Okt 2024 13.05", datetime(2024, 10, 9, 13, 5)),
     ("Senin, 4 Maret 2024 09.15", datetime(2024, 3, 4, 9, 15)),
+    ("Rabu, 17 Januari 2024", datetime(2024, 1, 17)),
+    ("12 Januari 2024", datetime(2024, 1, 12)),
     ("2024/01/12", datetime(2024, 1, 12)),
     ("2024-01-12", datetime(2024, 1, 12)),
     ("03/04/2024", datetime(2024, 4, 3)),          # day first: 3 April
@@ -472,3 +474,63 @@ def test_anonymous_reporters_are_anonymous_reports(app, recap, inbox):
                 Report, Report.id == ReportExternalRef.report_id)).all()}
     assert got == {**{tid: (True, None) for tid in list(said)[:5]},
                    "3408006": (False, "Budi")}
+
+
+# --- all of it at once ------------------------------------------------------------------
+
+def test_a_yearly_office_workbook_arrives_whole_and_once(app, recap, inbox):
+    """One worksheet per month, each with a merged title block, "Pelapor" merged over
+    "Nama" / "Telepon", dates typed every way (and as serial numbers), an anonymous
+    reporter, a totals row and a signature block."""
+    configure(app, recap, columns={"reporter.name": "Pelapor Nama"})
+    dates = ["12 Januari 2024", "Rabu, 17 Januari 2024", "16-Jan-2024", "12 Des. 2024",
+             45306]
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    expected = {}
+    for m, month in enumerate(MONTHS, 1):
+        sheet = book.create_sheet(month)
+        sheet.append([f"REKAP PENGADUAN BULAN {month.upper()} 2024"])
+        sheet.merge_cells("A1:I1")
+        sheet.append(["DINAS PEKERJAAN UMUM"])
+        sheet.append([])
+        sheet.append(["No", "Tanggal", "Tracking ID", "Pelapor", None, "Judul",
+                      "Stakeholder", "Tanggapan", "Keterangan"])
+        sheet.append([None, None, None, "Nama", "Telepon"])
+        sheet.merge_cells("D4:E4")
+        for col in "ABCFGHI":
+            sheet.merge_cells(f"{col}4:{col}5")
+        for i, when in enumerate(dates, 1):
+            tid = "" if i == 5 else f"3409{m}{i:02d}"
+            title = f"Aduan {month} ke-{i}"
+            who = "Anonim" if i == 2 else f"Warga {i}"
+            sheet.append([i, when, tid, who, "0812", title, "DPU", "Ditangani" if i == 1
+                          else None, "Proses"])
+            expected[title] = tid
+        sheet.append(["Jumlah", None, None, None, None, 5])
+        sheet.append([])
+        sheet.append([None] * 6 + ["Mengetahui,"])
+        sheet.append([None] * 6 + ["Kepala Dinas Pekerjaan Umum"])
+        sheet.append([])
+        sheet.append([None] * 6 + ["Ir. SUTRISNO, M.T."])
+        sheet.append([None] * 6 + ["NIP. 19700101 199503 1 001"])
+    book.save(inbox / "rekap-2024.xlsx")
+    result = run(app, recap)
+    assert result["status"] == "succeeded", (result, errors(app))
+    assert result["counts"]["failed"] == 0 and result["counts"]["held"] == 0
+    got = reports(app)
+    assert sorted(v["title"] for v in got.values()) == sorted(expected)  # each row once
+    assert responses(app) == ["Ditangani"] * 3
+    note = last_run(app)["reports"]["skipped"]["rekap-2024.xlsx"]
+    assert note == {"rows": 15, "sheets": {}}  # five lines under each month's table
+    with app.app_context():
+        anonymous = db.session.execute(sa.select(sa.func.count()).select_from(Report)
+                                       .where(Report.anonymous.is_(True))).scalar()
+    assert anonymous == 3
+    # Saved again with a remark above the table (new bytes, same rows): nothing doubles.
+    book["Januari"]["K1"] = "revisi 2"
+    book.save(inbox / "rekap-2024 (revisi).xlsx")
+    again = run(app, recap)
+    assert again["status"] == "succeeded" and again["counts"]["created"] == 0, again
+    assert again["counts"]["unchanged"] == 15 + 3, again  # read again, every row
+    assert len(reports(app)) == 15
