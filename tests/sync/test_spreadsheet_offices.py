@@ -24,7 +24,8 @@ def inbox(app):
     path = Path(app.config["HUB_INBOX_ROOT"]) / "kab-bantul"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # the next test on this worker starts empty
 
 
 @pytest.fixture
