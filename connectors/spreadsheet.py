@@ -83,7 +83,7 @@ CONFIG_SCHEMA = {
 
 BLANKS = {"", "-", "–", "—"}          # recaps mark "nothing" with a dash
 HEADER_SCAN_ROWS = 30                  # a title block often sits above the heading row
-HEADING_DEPTH = 3                      # "Pelapor" merged over "Nama" / "Telepon": rows
+HEADING_DEPTH = 3                      # heading rows at most ("Pelapor" over "Nama")
 # What offices save recaps as. A ".xls" from a regional app is mostly an HTML table (or a
 # CSV) under that name: the content decides how a file is read, not its name.
 READABLE = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
@@ -1024,7 +1024,7 @@ class SpreadsheetConnector(ReadOnly):
                     start, positions = self._header(head, specs, sheet.spans)
                 except _NoHeading as exc:
                     if named or len(sheets) == 1:
-                        problems.append(f"{budget.where}: {exc}" if label else str(exc))
+                        problems.append(f"sheet '{sheet.name}': {exc}" if label else str(exc))
                     elif not any(sum(not _blank(c) for c in r) >= 3 for r in head):
                         notes["sheets"][sheet.name] = "no table in it"
                     elif sheet.hidden:

@@ -296,6 +296,18 @@ def test_sheets_named_in_the_manifest_must_exist_and_have_the_heading(app, recap
         "Maret)" in reason
 
 
+def test_a_sheet_named_in_the_manifest_without_the_heading_fails(app, recap, inbox):
+    configure(app, recap, sheets=["Maret", "Grafik"])
+    yearly(inbox / "rekap-2024.xlsx",
+           lambda book: book.create_sheet("Grafik").append(["Grafik", "per", "bulan"]))
+    result = run(app, recap)
+    assert result["status"] == "partial" and result["counts"]["failed"] == 1, result
+    [reason] = errors(app)
+    assert "rekap-2024.xlsx: sheet 'Grafik': no heading row with the column 'Judul'" \
+        in reason
+    assert sorted(reports(app)) == [f"340403{i}" for i in range(1, 6)]
+
+
 def test_a_month_sheet_with_a_renamed_column_fails_loudly(app, recap, inbox):
     def broken(book):
         sheet = book.create_sheet("April")
