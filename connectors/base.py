@@ -50,6 +50,9 @@ class Page:
     # What the stream could not see (a capped page size, a listing shorter than its
     # total): set on its last page; the run then cannot count as succeeded.
     incomplete: list[str] = field(default_factory=list)
+    # Lines of the source that are no records (a recap's totals row, its signature block):
+    # passed over on purpose, so neither read nor failed.
+    skipped: int = 0
 
     def __post_init__(self):
         self.cursor = not_ahead_of_now(self.cursor)

@@ -162,6 +162,8 @@ def _read_stream(conn, connector, stream, counts, run_id, owner) -> list[str]:
                                      "advance, stopping before anything is skipped")
             last_keys = keys
             unseen += page.incomplete
+            if page.skipped:
+                counts["skipped"] = counts.get("skipped", 0) + page.skipped
             if writer is None:
                 _apply(applier, conn, stream, page, counts, run_id, owner)
                 continue
@@ -251,6 +253,7 @@ class ReadPage(NamedTuple):
     raws: list
     rejected: list
     incomplete: list = []
+    skipped: int = 0  # rows that are no records (a recap's totals and signature lines)
 
 
 def _read_pages(connector, stream, cursor, in_child: bool = False):
@@ -267,7 +270,8 @@ def _read_pages(connector, stream, cursor, in_child: bool = False):
             now = datetime.now(timezone.utc)
             yield ReadPage(page.cursor, [record_to_json(r, now) for r in page.records],
                            [r.raw for r in page.records], page.rejected,
-                           list(getattr(page, "incomplete", None) or []))
+                           list(getattr(page, "incomplete", None) or []),
+                           getattr(page, "skipped", 0))
 
 
 def replay_held(conn, counts, run_id=None, owner=None, limit: int = 5000) -> int:

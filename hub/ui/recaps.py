@@ -16,7 +16,10 @@ from hub.sync import destinations
 from hub.ui import i18n
 from hub.ui.base import bp, connector_in_scope
 
-ACCEPTED = (".csv", ".xlsx")
+
+def _accepted() -> tuple:
+    from connectors.spreadsheet import READABLE  # what the connector can read, no more
+    return READABLE
 
 
 def _target_folder(conn) -> Path:
@@ -45,7 +48,7 @@ def upload_recap(connector_id):
         return back
     upload = request.files.get("recap")
     name = secure_filename(upload.filename or "") if upload else ""
-    if not name or not name.lower().endswith(ACCEPTED) or name.startswith(("~$", ".")):
+    if not name or not name.lower().endswith(_accepted()) or name.startswith(("~$", ".")):
         flash(i18n.t("recap.bad_name"), "error")
         return back
     limit = Limits.from_settings(destinations.setting).max_bytes

@@ -38,7 +38,8 @@ def inbox(app):
     path = Path(app.config["HUB_INBOX_ROOT"]) / "kab-bantul"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # the next test on this worker starts empty
 
 
 @pytest.fixture
@@ -199,7 +200,8 @@ def test_wrong_headings_and_unreadable_files_fail_loudly(app, recap, inbox):
         reasons = sorted(e.reason for e in db.session.execute(
             sa.select(SyncRecordError)).scalars())
     assert "rekap-juni.csv: the heading row (row 1) has no column 'Tanggal'" in reasons[0]
-    assert "rekap-lama.xls: only .csv and .xlsx" in reasons[1]
+    assert "rekap-lama.xls: it is an old Excel 97-2003 workbook (.xls)" in reasons[1]
+    assert "save it as .xlsx" in reasons[1]
 
 
 def test_unmapped_stakeholder_holds_rows_and_their_responses(app, recap, inbox):
