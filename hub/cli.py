@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from hub import sqlite
 from hub.extensions import db
 
 hub_cli = AppGroup("hub", help="LAPOR! hub administration.")
@@ -23,6 +24,7 @@ def init_db():
 
 
 @hub_cli.command("seed")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def seed():
     """Load the category tree, agency directory and national holidays (idempotent)."""
     from hub.seed import seed_all
@@ -36,6 +38,7 @@ def seed():
 @click.option("--agency", required=True, help="Agency code, or '*' for national.")
 @click.option("--scopes", default="reports:read reports:write", show_default=True)
 @click.option("--client-id", default=None, help="Defaults to a random id.")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def create_client(name, agency, scopes, client_id):
     """Create an API client; prints its id and secret once (only a hash is kept)."""
     from hub.models import NATIONAL, SCOPES, Agency, ApiClient, hash_secret
@@ -54,6 +57,7 @@ def create_client(name, agency, scopes, client_id):
 
 @hub_cli.command("open311-key")
 @click.argument("client_id")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def open311_key(client_id):
     """Issue (or replace) an API client's Open311 api_key; prints it once (only a hash
     is kept). The key acts as the client: its agency and its reports:write scope."""
@@ -77,6 +81,7 @@ def open311_key(client_id):
 @click.option("--role", type=click.Choice(["officer", "agency_admin", "national_admin"]),
               default="officer", show_default=True)
 @click.option("--password", default=None, help="Defaults to a generated one, printed once.")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def create_user(email, name, agency, role, password):
     """Create a web UI account (officer, agency admin or national admin)."""
     from werkzeug.security import generate_password_hash
@@ -119,6 +124,7 @@ connector_cli = AppGroup("connector", help="Connectors to local systems.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--secret", "secrets", multiple=True, metavar="NAME=VALUE",
               help="A credential (repeatable); stored encrypted, never in the file.")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def connector_import(path, secrets):
     """Create or update a connector and its mappings from a mappings/ YAML file."""
     from hub.sync import files
@@ -248,6 +254,7 @@ source_system_cli = AppGroup("source-system", help="Source-system names and thei
 @source_system_cli.command("claim")
 @click.argument("name")
 @click.option("--agency", required=True, help="The agency the name belongs to.")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def source_system_claim(name, agency):
     """Claim a source-system name for an agency: only its clients write under it."""
     from hub.errors import Problem
@@ -289,6 +296,7 @@ holidays_cli = AppGroup("holidays", help="The holiday calendar behind the SLA cl
 
 @holidays_cli.command("load")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def holidays_load(path):
     """Load national holidays from a YAML file (default: the seed file). Idempotent:
     adds new dates and updates names; never deletes."""
@@ -311,6 +319,7 @@ def holidays_load(path):
 @click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--name", required=True)
 @click.option("--kind", default="agency", show_default=True)
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def holidays_add(agency, day, name, kind):
     """Add an agency's own holiday (e.g. the regency's anniversary)."""
     from hub.errors import Problem
@@ -334,6 +343,7 @@ def holidays_add(agency, day, name, kind):
 @holidays_cli.command("remove")
 @click.option("--agency", required=True)
 @click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def holidays_remove(agency, day):
     """Remove an agency's own holiday."""
     from hub.services import calendar
@@ -372,6 +382,7 @@ agency_cli = AppGroup("agency", help="The agency directory.")
               "kab-sleman.dpmptsp.")
 @click.option("--name", required=True)
 @click.option("--parent", required=True, help="The agency the unit belongs to.")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def agency_add(code, name, parent):
     """Add a unit (OPD) below an agency."""
     from hub.auth import Principal
@@ -410,6 +421,7 @@ def client_list():
 
 @client_cli.command("deactivate")
 @click.argument("client_id")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def client_deactivate(client_id):
     """No new token for the client, and its tokens stop working within a second."""
     from hub.services import clients
@@ -419,6 +431,7 @@ def client_deactivate(client_id):
 
 @client_cli.command("rotate")
 @click.argument("client_id")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def client_rotate(client_id):
     """A new secret for the client, printed once; the old secret and its tokens stop."""
     from hub.services import clients
@@ -430,6 +443,7 @@ secret_key_cli = AppGroup("secret-key", help="HUB_SECRET_KEY rotation.")
 
 
 @secret_key_cli.command("reseal")
+@sqlite.writing()  # reads then writes: on SQLite, the write lock from the start
 def secret_key_reseal():
     """Re-seal every stored secret (connector credentials, webhook secrets) with the
     current HUB_SECRET_KEY, after a rotation put the old key in HUB_SECRET_KEY_PREVIOUS.

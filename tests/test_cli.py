@@ -1,4 +1,6 @@
 """The `hub` CLI: API clients, connector files, a sync from the command line."""
+import pytest
+import sqlalchemy as sa
 import yaml
 
 from hub.extensions import db
@@ -70,3 +72,38 @@ def test_connector_reconcile_prints_what_it_found(app, runner, tmp_path):
         ukk.drop_source(name)
     unknown = runner.invoke(args=["hub", "connector", "reconcile", "no-such-connector"])
     assert unknown.exit_code != 0 and "no connector 'no-such-connector'" in unknown.output
+
+
+def test_a_write_command_waits_for_another_writer_on_sqlite(app, runner, backend,
+                                                            database_url):
+    """The embedded default: a command that reads, then writes must not fail 'database is
+    locked' because another process committed meanwhile; it waits for the write lock."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's single writer; PostgreSQL lets both go ahead")
+    import sqlite3
+    import threading
+    import time
+    path = sa.make_url(database_url).database
+    holding = threading.Event()
+
+    def other_writer():
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO source_systems (name, agency_code, created_at) "
+                     "VALUES ('other-app', 'kab-bantul', '2026-12-03 00:00:00')")
+        holding.set()
+        time.sleep(1.0)  # the command starts while this transaction holds the lock
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    holding.wait(10)
+    result = runner.invoke(args=["hub", "source-system", "claim", "sleman-app",
+                                 "--agency", "kab-sleman"])
+    thread.join()
+    assert result.exit_code == 0, result.output
+    assert "sleman-app: claimed for kab-sleman" in result.output
+    with app.app_context():
+        names = set(db.session.execute(sa.text("SELECT name FROM source_systems")).scalars())
+    assert {"sleman-app", "other-app"} <= names
