@@ -62,6 +62,7 @@ MIN_WINDOW = timedelta(minutes=1)
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["base_url"],
+    "additionalProperties": False,
     "properties": {
         "base_url": {"type": "string", "title": "Open311 endpoint (…/open311/v2)",
                      "format": "uri"},
@@ -119,6 +120,10 @@ CONFIG_SCHEMA = {
         "origin": {"type": "object", "properties": {
             "attribute": {"type": "string"}, "request_path": {"type": "string"},
             "update_path": {"type": "string"}}},
+        "update_author": {"type": "string", "default": None,
+                          "title": "Author name given to responses read from the server"},
+        "response_status": {"type": "string", "default": None,
+                            "title": "status sent with a response pushed as an update"},
     },
     "secrets": ["api_key"],
 }

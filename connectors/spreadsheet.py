@@ -46,11 +46,12 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from connectors import fieldmap
-from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
+from connectors.base import DEFAULTS_SCHEMA, ConnectorError, LocalRecord, Page, ReadOnly
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 CONFIG_SCHEMA = {
     "type": "object",
+    "additionalProperties": False,
     "required": ["timezone", "columns"],
     "properties": {
         "path": {"type": "string", "title": "One recap file (.csv or .xlsx), in the "
@@ -77,6 +78,7 @@ CONFIG_SCHEMA = {
         "date_formats": {"type": "array", "items": {"type": "string"},
                          "title": "strptime formats tried before the usual forms"},
         "page_size": {"type": "integer", "default": 500},
+        "defaults": DEFAULTS_SCHEMA,
     },
     "secrets": [],
 }

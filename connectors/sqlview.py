@@ -29,7 +29,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from connectors import fieldmap
-from connectors.base import ConnectorError, LocalRecord, Page, ReadOnly
+from connectors.base import DEFAULTS_SCHEMA, ConnectorError, LocalRecord, Page, ReadOnly
+from connectors.declarative import schema
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -40,10 +41,12 @@ CONFIG_SCHEMA = {
         "timezone": {"type": "string", "title": "Time zone of naive timestamps",
                      "default": None},
         "timeout_seconds": {"type": "number", "default": 30},
-        "page_size": {"type": "integer", "default": 500},
-        "streams": {"type": "object", "title": "Per stream: query, since_column, "
+        "page_size": {"type": "integer", "default": 500, "minimum": 1},
+        "streams": {**schema.SQL_STREAMS, "title": "Per stream: query, since_column, "
                     "id_column, fields"},
+        "defaults": DEFAULTS_SCHEMA,
     },
+    "additionalProperties": False,
     "secrets": [],  # the source's credentials are the operator's, never the tenant's
 }
 

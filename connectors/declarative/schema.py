@@ -108,3 +108,19 @@ AUTH = {
         "session_seconds": {"type": "number", "exclusiveMinimum": 0},
     },
 }
+
+
+# A SQL view's stream: one table, view or SELECT, keyset-paged by (since_column, id).
+SQL_STREAM = {
+    "type": "object", "additionalProperties": False, "required": ["query", "id_column"],
+    "properties": {
+        "query": _STR, "id_column": _STR, "since_column": _STR,
+        "fields": {"type": "object", "additionalProperties": FIELD},
+    },
+}
+
+SQL_STREAMS = {
+    "type": "object", "minProperties": 1,
+    "allOf": [{"additionalProperties": False,
+               "properties": {"reports": SQL_STREAM, "responses": SQL_STREAM}}],
+}

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import jsonschema
 
+from connectors.base import DEFAULTS_SCHEMA
 from hub.schemas.reports import (
     LocationSchema,
     PrivacySchema,
@@ -44,6 +45,8 @@ def problems(kind: str, config) -> list[str]:
     if not isinstance(config, dict):
         return ["connector.config: expected a mapping of settings"]
     schema = {k: v for k, v in kinds[kind][1].items() if k != "secrets"}
+    # Hub fields the local system never has: the sync applies them for every kind.
+    schema["properties"] = {"defaults": DEFAULTS_SCHEMA, **schema.get("properties", {})}
     config = _unset_nulls(config)
     out = []
     for err in sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
