@@ -122,3 +122,9 @@ def print_table(title: str, rows: list[tuple]) -> str:
                       *[line(r) for r in body], ""])
     print(text, flush=True)
     return text
+
+
+def claim_system(env: dict, name: str, agency: str) -> None:
+    """Claim a source-system name for an agency (only its clients, and national ones,
+    write under it)."""
+    flask_cli(env, "hub", "source-system", "claim", name, "--agency", agency)
