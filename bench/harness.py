@@ -19,8 +19,12 @@ def scratch_database(name: str) -> str:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
+    return db_url(name)
+
+
+def db_url(name: str) -> str:
+    """The psycopg URL of database `name` on the benchmarks' server."""
+    return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
 
 
 def hub_env(db_url: str, **extra) -> dict:
