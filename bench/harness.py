@@ -83,7 +83,11 @@ def gunicorn(env: dict, workers: int = 2, threads: int = 1, app: str = "wsgi:app
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker still in a long request
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 @contextmanager
