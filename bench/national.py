@@ -541,7 +541,11 @@ def measure(db_url: str, meta: dict, workers: int, seconds: int, connections: in
                   check=lambda u, s=size: _check_open311(conn, u, min(s, public)))
         bench("GET /metrics", ["/metrics"], "hub_reports{", "(no target)", None, who=None,
               check=lambda u: _check_metrics(u, n))
-    rows.append(_sla_scan(db_url, n))
+    try:
+        rows.append(_sla_scan(db_url, n))
+    except Exception as exc:  # reported, with the reads' figures above it
+        rows.append(("SLA scan (hub.tasks.sla.scan in-process)", "", "", "",
+                     f"FAILED: {str(exc).splitlines()[0][:150]}", "< 60 s", "NO"))
     rows.append((f"({n:,} reports, {meta['agencies']} agencies; gunicorn -w {workers}, "
                  f"wrk -t1 -c{connections}, {seconds} s per endpoint)", "", "", "", "", "", ""))
     return rows
@@ -650,8 +654,9 @@ def _sla_scan(db_url: str, n: int) -> tuple:
         with psycopg.connect(harness.ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
     return (f"SLA scan (hub.tasks.sla.scan in-process): {r['open']:,} open reports flagged, "
-            f"{r['closed']:,} auto-closed", "", f"{r['seconds'] * 1000:,.0f}", "",
-            "breaches = events = open", "< 60 s", "yes" if r["seconds"] < 60 else "NO")
+            f"{r['closed']:,} auto-closed (figure: the whole scan, ms)", "",
+            f"{r['seconds'] * 1000:,.0f}", "", "breaches = events = open", "< 60 s",
+            "yes" if r["seconds"] < 60 else "NO")
 
 
 def run(n: int = 2_100_000, workers: int = 2, seconds: int = 10, connections: int = 8):
