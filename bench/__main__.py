@@ -25,10 +25,14 @@ def main():
                         help="reports in the national database (default 2100000)")
     parser.add_argument("--national-seconds", type=int, default=10,
                         help="wrk seconds per endpoint at national scale (default 10)")
+    parser.add_argument("--national-connections", type=int, default=8,
+                        help="wrk connections at national scale (default 8; above the "
+                             "gunicorn workers, latency includes waiting for a worker)")
     args = parser.parse_args()
     if args.national:
         build, reads_table = national.run(args.national_reports, workers=args.workers,
-                                          seconds=args.national_seconds)
+                                          seconds=args.national_seconds,
+                                          connections=args.national_connections)
         harness.print_table("National scale: the database", build)
         harness.print_table("National scale: reads under wrk (bodies checked) and the SLA "
                             "scan", reads_table)
