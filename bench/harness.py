@@ -30,7 +30,10 @@ def db_url(name: str) -> str:
 def hub_env(db_url: str, **extra) -> dict:
     env = dict(os.environ)
     env.update({"HUB_DATABASE_URL": db_url, "HUB_SECRET_KEY": "bench-secret-key-0123456789abcdef",
-                "HUB_VAR_DIR": str(ROOT / "var" / "bench")})
+                "HUB_VAR_DIR": str(ROOT / "var" / "bench"),
+                # The local systems (simulators) run on this machine, as in the demo: the
+                # operator allows loopback for connectors, nothing more.
+                "HUB_CONNECTOR_ALLOW_NETWORKS": "127.0.0.0/8"})
     env.pop("HUB_REDIS_URL", None)
     env.update(extra)
     return env

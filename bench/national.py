@@ -5,6 +5,7 @@ with a sample of its responses checked against the database) and the SLA scan.
 The database is `hub_bench_national_<N>`; a second run finds it, checks its counts
 against what the build recorded, and skips the build.
 """
+import base64
 import bisect
 import json
 import math
@@ -381,7 +382,6 @@ def _deep_cursors(conn, scope, where: str = "TRUE", params=(), count: int = 200)
 
 
 def _cursor(ts: datetime, rid) -> str:
-    import base64
     raw = json.dumps([ts.astimezone(timezone.utc).isoformat(), str(rid)],
                      separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -396,7 +396,6 @@ def _check_list(conn, s: requests.Session, url: str, scope, where="TRUE", params
     after = ""
     args = ()
     if cursor:
-        import base64
         c = cursor.group(1)
         ts, rid = json.loads(base64.urlsafe_b64decode(c + "=" * (-len(c) % 4)))
         after, args = " AND (r.updated_at, r.id) > (%s::timestamptz, %s::uuid)", (ts, rid)
@@ -552,7 +551,6 @@ def measure(db_url: str, meta: dict, workers: int, seconds: int, connections: in
 
 
 def _seq_cursor(seq: int) -> str:
-    import base64
     return base64.urlsafe_b64encode(json.dumps([seq]).encode()).decode().rstrip("=")
 
 
@@ -572,8 +570,7 @@ def _login(hub: str, email: str) -> str:
 
 def _check_changes(conn, s, url, scope):
     body = s.get(url, timeout=60).json()
-    after = json.loads(__import__("base64").urlsafe_b64decode(
-        url.split("cursor=")[1] + "=="))[0]
+    after = json.loads(base64.urlsafe_b64decode(url.split("cursor=")[1] + "=="))[0]
     want = [r[0] for r in conn.execute(
         "SELECT e.seq FROM report_events e WHERE e.seq > %s AND EXISTS (SELECT 1 FROM "
         "report_agencies ra WHERE ra.report_id = e.report_id AND ra.agency_code = ANY(%s)) "
