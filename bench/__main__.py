@@ -1,7 +1,7 @@
 """`python -m bench [--only NAME]`: run the benchmarks and print their tables."""
 import argparse
 
-from bench import connector, harness, ingest, reads, reconcile, scaleout, webhooks
+from bench import connector, harness, ingest, national, reads, reconcile, scaleout, webhooks
 
 
 def main():
@@ -22,7 +22,24 @@ def main():
                         help="reports whose events are delivered (default 300)")
     parser.add_argument("--read-reports", type=int, default=20_000,
                         help="reports stored before the read load (default 20000)")
+    parser.add_argument("--national", action="store_true",
+                        help="only the national-scale reads and SLA scan (bench/national.py)")
+    parser.add_argument("--national-reports", type=int, default=2_100_000,
+                        help="reports in the national database (default 2100000)")
+    parser.add_argument("--national-seconds", type=int, default=10,
+                        help="wrk seconds per endpoint at national scale (default 10)")
+    parser.add_argument("--national-connections", type=int, default=8,
+                        help="wrk connections at national scale (default 8; above the "
+                             "gunicorn workers, latency includes waiting for a worker)")
     args = parser.parse_args()
+    if args.national:
+        build, reads_table = national.run(args.national_reports, workers=args.workers,
+                                          seconds=args.national_seconds,
+                                          connections=args.national_connections)
+        harness.print_table("National scale: the database", build)
+        harness.print_table("National scale: reads under wrk (bodies checked) and the SLA "
+                            "scan", reads_table)
+        return
     if args.only in (None, "ingest"):
         harness.print_table("Batch ingest (PostgreSQL)",
                             ingest.run(args.reports, workers=args.workers))
@@ -38,7 +55,6 @@ def main():
     if args.only in (None, "webhooks"):
         harness.print_table("Webhooks: delivery to a local receiver (gunicorn + RQ workers)",
                             webhooks.run(args.webhook_events, workers=args.workers))
-
     if args.only in (None, "reconcile"):
         harness.print_table("Reconciliation: SQL view without a change column, all unchanged",
                             reconcile.run(tuple(args.reconcile_records)))

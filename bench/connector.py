@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import psycopg
+import requests
 import yaml
 
 from bench import harness
@@ -68,7 +70,27 @@ def backfill(n: int) -> dict:
         result = json.loads(out.stdout.strip().splitlines()[-1])
         assert result["status"] == "succeeded", result
         assert result["counts"]["created"] == n, result["counts"]
+        check_stored(db_url, url, n)
         return result
+
+
+def check_stored(db_url: str, url: str, n: int) -> None:
+    """In the database: every complaint once under the connector's system, and a page of
+    the simulator's complaints stored with their title and text."""
+    page = requests.get(url + "/api/aduan", params={"per_page": 100},
+                        headers={"X-API-Key": "bench-key"}, timeout=60).json()["data"]
+    with psycopg.connect(db_url) as conn:
+        stored, refs = conn.execute(
+            "SELECT (SELECT count(*) FROM reports), (SELECT count(DISTINCT external_id) "
+            "FROM report_external_refs WHERE system = 'lapor-sleman')").fetchone()
+        assert (stored, refs) == (n, n), f"{stored} reports, {refs} refs; expected {n}"
+        for record in page:
+            row = conn.execute("SELECT r.title, r.body FROM reports r JOIN "
+                               "report_external_refs x ON x.report_id = r.id WHERE x.system "
+                               "= 'lapor-sleman' AND x.external_id = %s",
+                               (str(record["id_aduan"]),)).fetchone()
+            assert row is not None and row[0] == record["judul"].strip()[:200], \
+                (record["id_aduan"], row)
 
 
 def run(sizes=(20_000, 100_000)) -> list:

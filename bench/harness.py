@@ -19,14 +19,21 @@ def scratch_database(name: str) -> str:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
+    return db_url(name)
+
+
+def db_url(name: str) -> str:
+    """The psycopg URL of database `name` on the benchmarks' server."""
+    return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
 
 
 def hub_env(db_url: str, **extra) -> dict:
     env = dict(os.environ)
     env.update({"HUB_DATABASE_URL": db_url, "HUB_SECRET_KEY": "bench-secret-key-0123456789abcdef",
-                "HUB_VAR_DIR": str(ROOT / "var" / "bench")})
+                "HUB_VAR_DIR": str(ROOT / "var" / "bench"),
+                # The local systems (simulators) run on this machine, as in the demo: the
+                # operator allows loopback for connectors, nothing more.
+                "HUB_CONNECTOR_ALLOW_NETWORKS": "127.0.0.0/8"})
     env.pop("HUB_REDIS_URL", None)
     env.update(extra)
     return env
@@ -79,7 +86,11 @@ def gunicorn(env: dict, workers: int = 2, threads: int = 1, app: str = "wsgi:app
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker still in a long request
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 @contextmanager
@@ -122,3 +133,9 @@ def print_table(title: str, rows: list[tuple]) -> str:
                       *[line(r) for r in body], ""])
     print(text, flush=True)
     return text
+
+
+def claim_system(env: dict, name: str, agency: str) -> None:
+    """Claim a source-system name for an agency (only its clients, and national ones,
+    write under it)."""
+    flask_cli(env, "hub", "source-system", "claim", name, "--agency", agency)

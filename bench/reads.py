@@ -49,6 +49,8 @@ def run(n: int = 20_000, seconds: int = 5, connections: int = 8, workers: int = 
     db_url = harness.scratch_database("hub_bench_reads")
     env = harness.prepare_hub_db(db_url)
     client_id, secret = harness.create_client(env, "kab-sleman")
+    for system in ingest.systems(2):
+        harness.claim_system(env, system, "kab-sleman")
     rows = [("endpoint", "requests/s", "p99 ms", "vs its bare reference")]
     with tempfile.TemporaryDirectory() as tmp, \
             harness.gunicorn(env, workers=workers) as hub_url, \
@@ -62,6 +64,7 @@ def run(n: int = 20_000, seconds: int = 5, connections: int = 8, workers: int = 
             conn.execute("ANALYZE")
             ids = [str(r[0]) for r in conn.execute("SELECT id FROM reports")]
         assert len(ids) == n, f"expected {n} reports, found {len(ids)}"
+        ingest.check_stored(db_url, n, "bench-local-", ingest.make_reports(n))
         ids_file.write_text("\n".join(ids) + "\n")
         by_id = Path(tmp) / "by_id.lua"
         by_id.write_text(LUA % {"ids": ids_file, "auth": f"Bearer {tok}",

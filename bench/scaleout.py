@@ -88,6 +88,10 @@ def run(records: int = 5_000, k: int = 4, worker_counts=(1, 2, 4)) -> list:
             urls = [stack.enter_context(harness.sleman_simulator(records, seed=11 + i))
                     for i in range(k)]
             r = _one(w, records, urls)
+            # Checked before the figure is reported: every record stored, and once.
+            assert r["stored"] == r["expected"], \
+                f"{w} workers: {r['stored']} reports stored, {r['expected']} expected"
+            assert r["doubled"] == 0, f"{w} workers: {r['doubled']} external ids stored twice"
             rows.append((w, f"{k} x {records:,}", f"{r['seconds']:.1f}",
                          f"{r['expected'] / r['seconds']:,.0f}",
                          f"{r['stored']:,} / {r['expected']:,}", r["doubled"], r["overlaps"],
