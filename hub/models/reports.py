@@ -41,7 +41,7 @@ class Report(db.Model):
     reporter_email = sa.Column(sa.String(254), nullable=True)
     agency_code = sa.Column(sa.String(64), sa.ForeignKey("agencies.code"), nullable=True,
                             index=True)
-    status = sa.Column(sa.String(20), nullable=False, default="received", index=True)
+    status = sa.Column(sa.String(20), nullable=False, default="received")
     due_at = sa.Column(UTCDateTime, nullable=True)
     # Milestones behind the SLA clocks and the stats.
     dispositioned_at = sa.Column(UTCDateTime, nullable=True)
@@ -61,6 +61,8 @@ class Report(db.Model):
 
     __table_args__ = (
         sa.Index("ix_reports_updated_at_id", "updated_at", "id"),
+        # A status filter reads its page in list order (its prefix serves status lookups).
+        sa.Index("ix_reports_status_updated_at_id", "status", "updated_at", "id"),
         sa.Index("ix_reports_category_code", "category_code"),
         sa.Index("ix_reports_channel", "channel"),
     )
