@@ -127,55 +127,90 @@ def _offset_days(session, day: date, agency=None) -> int:
     return (deadline.astimezone(sla.JAKARTA).date() - day).days
 
 
-def _deadline_days(session, pg: bool, start, filters: Filters, span):
-    """A SQL expression: calendar days from `start` to its first-response deadline.
+class _Deadline:
+    """Calendar days from `start` to its first-response deadline, as SQL.
 
     Without holidays the gap depends only on the weekday (Mon-Fri: 7 days for 5 working
-    days), so the expression is a CASE on the weekday plus exceptions for the few start
-    dates a holiday pushes back; those are computed with sla.add_working_days itself so
-    the rule cannot drift from the SLA clocks."""
-    monday = date(2024, 1, 1)  # any Monday; the base gap needs no holidays
-    base = {}
-    for wd in range(7):
-        day = monday + timedelta(days=wd)
-        base[wd] = _plain_offset(day)
-    whens = []
-    if span and span[0] and span[1]:
+    days): a CASE on the weekday. The few start dates a holiday pushes back are
+    exceptions, computed with sla.add_working_days itself so the rule cannot drift from
+    the SLA clocks, and joined on the report's local start date (a hash join: one lookup
+    per report, where a CASE of hundreds of dates cost hundreds of comparisons each).
+    An agency's own holidays win over the national ones."""
+
+    def __init__(self, session, pg: bool, start, filters: Filters, span):
+        monday = date(2024, 1, 1)  # any Monday; the base gap needs no holidays
+        base = {wd: _plain_offset(monday + timedelta(days=wd)) for wd in range(7)}
+        national, by_agency = self._exceptions(session, filters, span, base)
+        self.joins = []
+        local = _local_date(pg, start)
+        offsets = []
+        if by_agency:
+            table = _rows(pg, "agency_deadlines", [
+                {"day": d, "agency": a, "off": off} for (d, a), off in by_agency.items()])
+            self.joins.append((table, sa.and_(table.c.day == local,
+                                              table.c.agency == Report.agency_code)))
+            offsets.append(table.c.off)
+        if national:
+            table = _rows(pg, "national_deadlines", [
+                {"day": d, "off": off} for d, off in national.items()])
+            self.joins.append((table, table.c.day == local))
+            offsets.append(table.c.off)
+        weekday = _weekday(pg, start)
+        base_expr = sa.case(*[(weekday == wd, off) for wd, off in base.items()],
+                            else_=FIRST_RESPONSE_DAYS + 2)
+        self.days = sa.func.coalesce(*offsets, base_expr) if offsets else base_expr
+
+    def select_from(self):
+        joined = Report.__table__
+        for table, on in self.joins:
+            joined = joined.outerjoin(table, on)
+        return joined
+
+    @staticmethod
+    def _exceptions(session, filters, span, base):
+        """({day: days} national, {(day, agency): days}) where the gap is not the base."""
+        if not (span and span[0] and span[1]):
+            return {}, {}
         first, last = span
         horizon = timedelta(days=FIRST_RESPONSE_DAYS * 3 + 30)
         rows = session.execute(sa.select(Holiday.date, Holiday.agency_code).where(
             Holiday.date >= first, Holiday.date <= last + horizon)).all()
         affected: dict = {}
         for hday, agency in rows:
-            if agency is not None and filters.agencies is not None and \
-                    agency not in filters.agencies:
-                continue
             # A holiday can only push back deadlines of starts in the weeks before it.
             for back in range(0, FIRST_RESPONSE_DAYS * 3 + 1):
                 d = hday - timedelta(days=back)
                 if first <= d <= last:
                     affected.setdefault(agency, set()).add(d)
-        national = {}
-        for d in sorted(affected.get(None, ())):
-            off = _offset_days(session, d)
-            national[d] = off
-            if off != base[d.weekday()]:
-                whens.append((sa.and_(_local_date(pg, start) == _date_literal(pg, d)), off))
-        agency_whens = []
+        national_all = {d: _offset_days(session, d) for d in sorted(affected.get(None, ()))}
+        national = {d: off for d, off in national_all.items() if off != base[d.weekday()]}
+        by_agency = {}
         for agency, days in affected.items():
             if agency is None:
                 continue
-            for d in sorted(days | set(national)):
-                off = _offset_days(session, d, agency)
-                if off != national.get(d, base[d.weekday()]):
-                    agency_whens.append((sa.and_(Report.agency_code == agency,
-                                                 _local_date(pg, start) ==
-                                                 _date_literal(pg, d)), off))
-        whens = agency_whens + whens  # an agency's own holidays win
-    weekday = _weekday(pg, start)
-    base_expr = sa.case(*[(weekday == wd, off) for wd, off in base.items()],
-                        else_=FIRST_RESPONSE_DAYS + 2)
-    return sa.case(*whens, else_=base_expr) if whens else base_expr
+            # An agency's holiday is its units' too (sla.holidays follows the lineage).
+            for code in sorted(sla.subtree(session, agency)):
+                if filters.agencies is not None and code not in filters.agencies:
+                    continue
+                for d in sorted(days | set(national_all)):
+                    off = _offset_days(session, d, code)
+                    if off != national_all.get(d, base[d.weekday()]):
+                        by_agency[(d, code)] = off
+        return national, by_agency
+
+
+def _rows(pg: bool, name: str, rows: list[dict]):
+    """Literal rows as a table to join: VALUES on PostgreSQL (quick to plan however many
+    rows); on SQLite, which has no VALUES with named columns, a UNION ALL of one-row
+    SELECTs."""
+    if pg:
+        types = {"day": sa.Date, "agency": sa.String, "off": sa.Integer}
+        return sa.values(*[sa.column(k, types[k]) for k in rows[0]], name=name).data(
+            [tuple(row.values()) for row in rows])
+    selects = [sa.select(*[(_date_literal(pg, v) if k == "day" else sa.literal(v)).label(k)
+                           for k, v in row.items()]) for row in rows]
+    combined = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return combined.subquery(name)
 
 
 def _plain_offset(day: date) -> int:
@@ -224,7 +259,8 @@ def aggregate(session, filters: Filters, group: str | None = None, now=None) -> 
     span = session.execute(sa.select(sa.func.min(_local_date(pg, start)),
                                      sa.func.max(_local_date(pg, start))).where(*conds)).one()
     span = tuple(date.fromisoformat(v) if isinstance(v, str) else v for v in span)
-    limit_hours = _deadline_days(session, pg, start, filters, span) * 24
+    deadline = _Deadline(session, pg, start, filters, span)
+    limit_hours = deadline.days * 24
     now_param = sa.literal(now, Report.submitted_at.type)
     responded = Report.first_response_at.isnot(None)
     in_time = sa.and_(responded, _hours(pg, start, Report.first_response_at) <= limit_hours)
@@ -252,7 +288,7 @@ def aggregate(session, filters: Filters, group: str | None = None, now=None) -> 
     if pg:
         columns.append(sa.func.percentile_cont(0.5).within_group(hours)
                        .label("median_hours"))
-    stmt = sa.select(*columns).where(*conds)
+    stmt = sa.select(*columns).select_from(deadline.select_from()).where(*conds)
     if group is not None:
         stmt = stmt.group_by(key).order_by(key)
     rows = [dict(r._mapping) for r in session.execute(stmt)]
