@@ -28,6 +28,7 @@ def _reports(app) -> int:
     return n
 
 
+@pytest.mark.page_numbers  # faults of page-number paging
 @pytest.mark.parametrize("mode", ["stall", "duplicate_pages"])
 def test_a_page_that_repeats_fails_the_run_visibly_then_catches_up(app, sim, run_sync,
                                                                   connector, admin, mode):

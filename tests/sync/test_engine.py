@@ -132,6 +132,7 @@ def test_local_system_down_fails_visibly_then_catches_up(app, sim, run_sync, con
     assert ok["status"] == "succeeded" and _count(app, Report) == 30
 
 
+@pytest.mark.page_numbers  # stall and duplicate_pages are page-number faults
 def test_each_fault_then_exact_catch_up(app, sim, run_sync):
     sim.generate(450, seed=9)
     for mode in ("garbage", "wrong_shape", "timeout", "stall", "duplicate_pages"):
