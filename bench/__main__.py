@@ -14,6 +14,9 @@ def main():
     parser.add_argument("--only", default=None,
                         choices=["ingest", "connector", "reads", "scaleout", "webhooks",
                                  "reconcile"])
+    parser.add_argument("--embedded-records", type=int, nargs="*", default=[100_000],
+                        help="connector backfill sizes with the responses inside each "
+                             "complaint (default 100000)")
     parser.add_argument("--reconcile-records", type=int, nargs="+", default=[100_000],
                         help="unchanged records one reconciliation compares (default 100000)")
     parser.add_argument("--scale-records", type=int, default=5_000,
@@ -45,7 +48,7 @@ def main():
                             ingest.run(args.reports, workers=args.workers))
     if args.only in (None, "connector"):
         harness.print_table("Connector backfill: Sleman simulator -> REST connector -> hub",
-                            connector.run(tuple(args.records)))
+                            connector.run(tuple(args.records), tuple(args.embedded_records)))
     if args.only in (None, "reads"):
         harness.print_table("Reads under concurrent load (wrk) vs bare Flask+SQLAlchemy",
                             reads.run(args.read_reports, workers=args.workers))

@@ -43,9 +43,11 @@ with app.app_context():
 PAGE_SIZE = 500  # the simulator's per_page maximum
 
 
-def bench_document(url: str) -> dict:
+def bench_document(url: str, embedded: bool = False) -> dict:
     """The shipped Sleman connector file, pointed at this run's simulator and paging by
-    keyset (`after` = the previous page's meta.next) at the local API's largest page."""
+    keyset (`after` = the previous page's meta.next) at the local API's largest page.
+    `embedded`: the responses come inside each complaint (`?embed=tanggapan`), read as
+    the children of the reports listing instead of from their own endpoint."""
     doc = yaml.safe_load((harness.ROOT / "mappings/kab-sleman/lapor-sleman.yaml").read_text())
     config = doc["connector"]["config"]
     config["base_url"] = url
@@ -53,30 +55,39 @@ def bench_document(url: str) -> dict:
         stream["list"]["pagination"] = {"type": "cursor", "cursor_param": "after",
                                         "next_path": "meta.next", "size_param": "per_page",
                                         "size": PAGE_SIZE}
+    if embedded:
+        config["streams"]["reports"]["list"]["params"] = {"embed": "tanggapan"}
+        responses = config["streams"]["responses"]
+        del responses["list"]
+        responses["parent"] = {"stream": "reports", "records_path": "tanggapan"}
     return doc
 
 
-def backfill(n: int) -> dict:
+def backfill(n: int, embedded: bool = False) -> dict:
     db_url = harness.scratch_database("hub_bench_connector")
     env = harness.prepare_hub_db(db_url)
-    with harness.sleman_simulator(n) as url:
+    with harness.sleman_simulator(n, with_responses=embedded) as url:
         doc_path = harness.ROOT / "var" / "bench" / "lapor-sleman.yaml"
         doc_path.parent.mkdir(parents=True, exist_ok=True)
-        doc_path.write_text(yaml.safe_dump(bench_document(url), sort_keys=False))
+        doc_path.write_text(yaml.safe_dump(bench_document(url, embedded), sort_keys=False))
         harness.flask_cli(env, "hub", "connector", "import", str(doc_path),
                           "--secret", "api_key=bench-key")
         out = subprocess.run([sys.executable, "-c", SYNC], cwd=harness.ROOT, env=env,
                              check=True, capture_output=True, text=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         assert result["status"] == "succeeded", result
-        assert result["counts"]["created"] == n, result["counts"]
-        check_stored(db_url, url, n)
+        responses = requests.get(url + "/_sim/state", timeout=60).json()["tanggapan"] \
+            if embedded else 0
+        assert result["counts"]["created"] == n + responses, result["counts"]
+        check_stored(db_url, url, n, responses)
+        result["responses"] = responses
         return result
 
 
-def check_stored(db_url: str, url: str, n: int) -> None:
-    """In the database: every complaint once under the connector's system, and a page of
-    the simulator's complaints stored with their title and text."""
+def check_stored(db_url: str, url: str, n: int, responses: int = 0) -> None:
+    """In the database: every complaint once under the connector's system (and every
+    response, when they were read), and a page of the simulator's complaints stored with
+    their title and text."""
     page = requests.get(url + "/api/aduan", params={"per_page": 100},
                         headers={"X-API-Key": "bench-key"}, timeout=60).json()["data"]
     with psycopg.connect(db_url) as conn:
@@ -84,6 +95,10 @@ def check_stored(db_url: str, url: str, n: int) -> None:
             "SELECT (SELECT count(*) FROM reports), (SELECT count(DISTINCT external_id) "
             "FROM report_external_refs WHERE system = 'lapor-sleman')").fetchone()
         assert (stored, refs) == (n, n), f"{stored} reports, {refs} refs; expected {n}"
+        got = conn.execute("SELECT count(*), count(DISTINCT x.external_id) FROM responses r "
+                           "JOIN response_external_refs x ON x.response_id = r.id"
+                           ).fetchone()
+        assert got == (responses, responses), f"{got} responses; expected {responses}"
         for record in page:
             row = conn.execute("SELECT r.title, r.body FROM reports r JOIN "
                                "report_external_refs x ON x.report_id = r.id WHERE x.system "
@@ -93,11 +108,18 @@ def check_stored(db_url: str, url: str, n: int) -> None:
                 (record["id_aduan"], row)
 
 
-def run(sizes=(20_000, 100_000)) -> list:
+def run(sizes=(20_000, 100_000), embedded=(100_000,)) -> list:
     rows = [("records", "seconds", "records/s", "peak RSS of the sync process",
              "of its reader process")]
     for n in sizes:
         r = backfill(n)
         rows.append((f"{n:,}", f"{r['seconds']:.1f}", f"{n / r['seconds']:,.0f}",
+                     f"{r['peak_rss_mb']:.0f} MB", f"{r['reader_peak_rss_mb']:.0f} MB"))
+    for n in embedded:
+        r = backfill(n, embedded=True)
+        total = n + r["responses"]
+        rows.append((f"{n:,} complaints + {r['responses']:,} responses inside them",
+                     f"{r['seconds']:.1f}", f"{total / r['seconds']:,.0f} "
+                     f"({n / r['seconds']:,.0f} complaints/s)",
                      f"{r['peak_rss_mb']:.0f} MB", f"{r['reader_peak_rss_mb']:.0f} MB"))
     return rows

@@ -94,7 +94,8 @@ def gunicorn(env: dict, workers: int = 2, threads: int = 1, app: str = "wsgi:app
 
 
 @contextmanager
-def sleman_simulator(records: int, seed: int = 7, api_key: str = "bench-key"):
+def sleman_simulator(records: int, seed: int = 7, api_key: str = "bench-key",
+                     with_responses: bool = False):
     """The Sleman simulator in its own process with `records` complaints; yields its URL."""
     port = free_port()
     sim = subprocess.Popen([sys.executable, "-m", "simulators.sleman", "--port", str(port),
@@ -108,7 +109,8 @@ def sleman_simulator(records: int, seed: int = 7, api_key: str = "bench-key"):
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        requests.post(url + "/_sim/generate", json={"count": records, "seed": seed},
+        requests.post(url + "/_sim/generate", json={"count": records, "seed": seed,
+                                                    "with_responses": with_responses},
                       timeout=600).raise_for_status()
         yield url
     finally:

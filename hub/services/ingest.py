@@ -54,6 +54,14 @@ def ref_hashes(session, system: str, external_ids: list) -> dict:
             probe_refs(session, system, external_ids, ReportExternalRef.payload_hash)}
 
 
+def ref_ids(session, system: str, external_ids: list) -> dict:
+    """{external_id: report id} of those of a source system's ids the hub holds."""
+    ids = list(dict.fromkeys(external_ids))
+    return {row.external_id: row.report_id for start in range(0, len(ids), 500)
+            for row in probe_refs(session, system, ids[start:start + 500],
+                                  ReportExternalRef.report_id)}
+
+
 def probe_refs(session, system: str, external_ids: list, *columns) -> list:
     """Rows (external_id, *columns) of those of a source system's ids the hub holds, one
     unique-index probe per id on PostgreSQL (see ref_hashes)."""

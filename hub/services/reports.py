@@ -283,6 +283,15 @@ def locked(session, report_id):
                        options=[lazyload("*")])
 
 
+def locked_many(session, report_ids) -> dict:
+    """{id: report} locked for the rest of the transaction, in id order (two writers
+    locking overlapping sets then wait for each other instead of deadlocking), without
+    their refs and attachments, as locked() loads one."""
+    stmt = (sa.select(Report).where(Report.id.in_(sorted(report_ids)))
+            .order_by(Report.id).options(lazyload("*")).with_for_update())
+    return {r.id: r for r in session.execute(stmt).scalars()}
+
+
 def find_by_ref(session, system: str, external_id: str):
     system = source_systems.normalise(system)
     return session.execute(

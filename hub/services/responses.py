@@ -17,12 +17,15 @@ def find_by_ref(session, system, external_id):
                ResponseExternalRef.external_id == external_id)).scalar_one_or_none()
 
 
-def add_response(session, report, data: dict, actor: Actor) -> tuple[Response, bool]:
+def add_response(session, report, data: dict, actor: Actor, *, known_new: bool = False,
+                 flush: bool = True) -> tuple[Response, bool]:
     """Returns (response, created). A response whose external_ref is already known is
-    returned as it is, so connectors and retries never post it twice."""
+    returned as it is, so connectors and retries never post it twice. `known_new`: the
+    caller has looked its external_ref up already (a page of them at once) and found
+    none; `flush=False` leaves the flush to the caller, who adds many."""
     principal = actor.principal
     ref = data.get("external_ref")
-    if ref:
+    if ref and not known_new:
         existing = find_by_ref(session, ref["system"], ref["external_id"])
         if existing is not None:
             if existing.report_id != report.id:
@@ -59,5 +62,17 @@ def add_response(session, report, data: dict, actor: Actor) -> tuple[Response, b
             apply_status(session, report, "in_progress", actor,
                          note="first response posted")
     report.due_at = sla.due_at(session, report)
-    session.flush()
+    if flush:
+        session.flush()
     return response, True
+
+
+def known_refs(session, system: str, external_ids) -> set:
+    """Which of these external ids of `system` the hub holds a response for."""
+    from hub.services.ingest import among
+    ids = list(dict.fromkeys(external_ids))
+    if not ids:
+        return set()
+    return set(session.execute(sa.select(ResponseExternalRef.external_id).where(
+        ResponseExternalRef.system == system,
+        among(session, ResponseExternalRef.external_id, ids))).scalars())

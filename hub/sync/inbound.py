@@ -188,8 +188,60 @@ class RecordApplier:
         few queries for the whole page; everything else goes through apply()."""
         outcomes, fresh = self._sort(recs)
         outcomes.update(self._create_together(fresh))
+        outcomes.update(self._respond_together(recs, outcomes))
         return [outcomes[i] if i in outcomes else self.apply(rec)
                 for i, rec in enumerate(recs)]
+
+    def _respond_together(self, recs, settled) -> dict:
+        """The common responses of a page, taken with a few queries for all of them: new
+        ones (no reference yet) to reports the hub has, not held, no echo; and copies the
+        hub already took (responses are immutable). The rest go through apply(): it holds
+        a response whose report has not arrived, and reports why one does not pass. A
+        page that fails together is rolled back whole and goes one by one."""
+        from hub.services import responses as response_service
+        from hub.services.ingest import ref_ids
+        candidates = [(i, rec) for i, rec in enumerate(recs)
+                      if i not in settled and rec["stream"] == "responses"
+                      and not rec["origin_hub_id"] and rec["report_external_id"]]
+        if not candidates:
+            return {}
+        held = self.held_ids([rec for _, rec in candidates])
+        candidates = [(i, rec) for i, rec in candidates
+                      if ("responses", rec["external_id"]) not in held]
+        taken = response_service.known_refs(self.session, self.conn.system,
+                                            [rec["external_id"] for _, rec in candidates])
+        out = {i: ("unchanged", None) for i, rec in candidates if rec["external_id"] in taken}
+        report_of = ref_ids(self.session, self.conn.system,
+                            [rec["report_external_id"] for i, rec in candidates if i not in out])
+        work, seen = [], set()
+        for i, rec in candidates:
+            if i in out or rec["external_id"] in seen or \
+                    rec["report_external_id"] not in report_of:
+                continue  # a second copy in the page, or its report is not here yet
+            payload = {k: v for k, v in rec["fields"].items() if v is not None}
+            payload["external_ref"] = {"system": self.conn.system,
+                                       "external_id": rec["external_id"]}
+            try:
+                data = RESPONSE_IN.load(payload)
+            except ValidationError:
+                continue  # apply() holds it with its reasons
+            seen.add(rec["external_id"])
+            work.append((i, report_of[rec["report_external_id"]], data))
+        if not work:
+            return out
+        try:
+            with events.savepoint(self.session):
+                reports = report_service.locked_many(self.session, {r for _, r, _ in work})
+                for _, report_id, data in work:
+                    response_service.add_response(self.session, reports[report_id], data,
+                                                  self.actor, known_new=True, flush=False)
+                self.session.flush()
+        except Exception:  # an invalid one, a report out of scope: each alone, with why
+            log.warning("taking %d responses together failed; one by one instead",
+                        len(work), exc_info=True)
+            return out
+        out.update((i, ("created", None)) for i, _, _ in work)
+        return out
 
     def _sort(self, recs: list[dict]) -> tuple[dict, list]:
         """What a page settles at once: {index: ("unchanged", None)} for copies the hub

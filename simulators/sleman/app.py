@@ -92,7 +92,8 @@ def create_app(config: dict | None = None) -> Flask:
             items, meta = store.page(table, request.args.get("updated_since") or None,
                                      faultmod.page_for(g.fault, page_no), per_page,
                                      request.args.get("id_eksternal"),
-                                     request.args.get("after") or None)
+                                     request.args.get("after") or None,
+                                     embed=request.args.get("embed") == "tanggapan")
         except ValueError:
             raise Invalid({"updated_since": ["updated_since harus tanggal-waktu RFC 3339; "
                                              "after harus meta.next halaman sebelumnya"]}) \

@@ -195,7 +195,8 @@ class Store:
         return globals()[conv](row) if row else None
 
     def page(self, table: str, since: str | None, page: int, per_page: int,
-             id_eksternal: str | None = None, after: str | None = None) -> tuple[list, dict]:
+             id_eksternal: str | None = None, after: str | None = None,
+             embed: bool = False) -> tuple[list, dict]:
         """One page ordered by (diperbarui_pada, id); `since` is inclusive (>=).
 
         `after` (the `meta.next` of the previous page) continues right after that page's
@@ -238,6 +239,18 @@ class Store:
                     f"ORDER BY t.diperbarui_pada, t.{key}",
                     [*args, per_page, (page - 1) * per_page]).fetchall()
         items = [globals()[conv](r) for r in rows]
+        if embed and table == "aduan" and items:
+            # Follow-ups inside each complaint, as many regional apps answer.
+            ids = [item["id_aduan"] for item in items]
+            with self.lock:
+                kids = self.conn.execute(
+                    f"SELECT * FROM tanggapan WHERE id_aduan IN ({','.join('?' * len(ids))}) "
+                    "ORDER BY id_tanggapan", ids).fetchall()
+            by_parent: dict = {}
+            for kid in kids:
+                by_parent.setdefault(kid["id_aduan"], []).append(tanggapan_json(kid))
+            for item in items:
+                item["tanggapan"] = by_parent.get(item["id_aduan"], [])
         meta = {"page": page, "per_page": per_page, "total": total,
                 "last_page": max(1, -(-total // per_page)),
                 "next": (f"{rows[-1]['diperbarui_pada']}~{rows[-1][key]}"
