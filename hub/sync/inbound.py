@@ -139,6 +139,8 @@ class RecordApplier:
     # --- reports -------------------------------------------------------------------------
 
     def _report(self, rec: dict) -> str:
+        if rec["fields"].get("forwarded"):
+            return self._forwarded(rec)
         if rec["origin_hub_id"]:
             return self._report_echo(rec)
         mapped, missing = self.mappings.inbound(rec["fields"])
@@ -203,6 +205,7 @@ class RecordApplier:
         fresh, seen = [], set()
         for index, rec in enumerate(recs):
             if rec["stream"] != "reports" or rec["origin_hub_id"] or \
+                    rec["fields"].get("forwarded") or \
                     (rec["stream"], rec["external_id"]) in held:
                 continue
             mapped, missing = self.mappings.inbound(rec["fields"])
@@ -276,8 +279,9 @@ class RecordApplier:
         record, a change to a report the hub has, a duplicate, an invalid record); the
         caller then applies the page as ever. Nothing is written here: the timeline rows
         of the drafts are taken out of this session and travel with the page."""
-        if not recs or any(r["stream"] != "reports" or r["origin_hub_id"] for r in recs):
-            return None  # known without a query: responses and echoes go one by one
+        if not recs or any(r["stream"] != "reports" or r["origin_hub_id"] or
+                           r["fields"].get("forwarded") for r in recs):
+            return None  # known without a query: responses, echoes, forwarded ones
         settled, fresh = self._sort(recs)
         if len(settled) + len(fresh) != len(recs):
             return None
@@ -312,6 +316,67 @@ class RecordApplier:
                 report_service.walk_to(self.session, report, target, self.actor)
                 return "updated"
         return "echo"
+
+    def _forwarded(self, rec: dict) -> str:
+        """The source moved the report to a unit outside this connector's view (LAPOR!'s
+        "bukan wewenang": forwarded to another institution). `forwarded.to` is that unit
+        in local words (`agency`: the hub agency the connector's configuration names for
+        it), or None when the source only stopped showing it. No wrong door: the report
+        follows to that agency (a disposition); where none is named, or the source says
+        not where, an officer is told (held), never is it left silently open as ours."""
+        info = rec["fields"]["forwarded"]
+        to, name = info.get("to"), info.get("name")
+        where = f"institution {to}" + (f" ({name})" if name else "") if to else None
+        ref = report_service.find_by_ref(self.session, self.conn.system, rec["external_id"])
+        report = report_service.locked(self.session, ref.report_id) if ref else (
+            self._hub_report(rec["origin_hub_id"]) if rec["origin_hub_id"] else None)
+        if report is None:
+            if (rec["stream"], rec["external_id"]) not in self.held_ids([rec]):
+                return "unchanged"  # never the hub's: nothing to follow
+            self._hold(rec, "forwarded", [], (
+                f"While held here, the source forwarded this record to {where}: it is no "
+                "longer this agency's. Discard it." if where else
+                "While held here, the source stopped showing this record to this "
+                "connector (forwarded elsewhere or withdrawn). Discard it."))
+            return "held"
+        if rec["origin_hub_id"] and ref is None:
+            self._link(ReportExternalRef, report_id=report.id, external_id=rec["external_id"])
+        from hub.services.access import in_scope
+        if not lifecycle.allowed(report.status) or \
+                not in_scope(self.principal, report.agency_code):
+            return "unchanged"  # settled: closed, or already with an agency beyond ours
+        if to is None:
+            self._hold(rec, "forwarded", [], (
+                "The source no longer shows this report to this connector (asked by id, "
+                "it answers that it is not there or not this agency's): most likely "
+                "forwarded to another institution (bukan wewenang) or withdrawn. Find out "
+                "where it went, then disposition the report in the hub to that agency or "
+                "close it; this hold clears itself then."))
+            return "held"
+        # The connector's own table of destinations first (an agency beyond this one may
+        # not be a unit mapping), then the unit table (one of this agency's units).
+        agency = info.get("agency") or self.mappings.lookup("unit", to)
+        if agency is None:
+            self._hold(rec, "forwarded", [{"field": "unit", "value": str(to)}], (
+                f"The source forwarded this report to {where}, which names no hub agency. "
+                "Add that institution to the connector's forward_agencies (or, for one of "
+                "this agency's units, to the unit mapping) and the report is dispositioned "
+                "there; if its agency is not in the hub, close the report."))
+            return "held"
+        if agency == report.agency_code:
+            return "unchanged"
+        if report.status not in lifecycle.DISPOSITION_FROM and \
+                lifecycle.path(report.status, "verified") is None:
+            self._hold(rec, "forwarded", [], (
+                f"The source forwarded this report to {where} ({agency} in the hub), but "
+                f"the hub holds it '{report.status}', from which no disposition is allowed. "
+                "Reopen it and disposition it there, or close it."))
+            return "held"
+        if report.status not in lifecycle.DISPOSITION_FROM:
+            report_service.walk_to(self.session, report, "verified", self.actor)
+        report_service.disposition(self.session, report, agency, self.actor,
+                                   note=f"forwarded in {self.conn.system} to {where}")
+        return "updated"
 
     def _hub_report(self, hub_id: str):
         import uuid
