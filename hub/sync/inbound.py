@@ -29,14 +29,20 @@ RESPONSE_IN = FastLoad(ResponseInSchema())
 
 def unsettled_ids(session, conn) -> list[str]:
     """The local ids of the reports this connector's system shares with the hub that can
-    still change (not closed or rejected), and of those held: a source that lists records
-    by when they were made shows their later changes only when asked for them by id."""
+    still change (not closed or rejected) and are still its agency's, and of those held:
+    a source that lists records by when they were made shows their later changes only
+    when asked for them by id. A report dispositioned beyond the agency is no longer its
+    to change (nor, usually, the local system's to show): asking for it every run would
+    only grow."""
+    from hub.services.access import subtree_of
     final = [status for status, onward in lifecycle.TRANSITIONS.items() if not onward]
-    linked = session.execute(
-        sa.select(ReportExternalRef.external_id).join(
-            Report, Report.id == ReportExternalRef.report_id).where(
-            ReportExternalRef.system == source_systems.normalise(conn.system),
-            Report.status.not_in(final)).order_by(ReportExternalRef.external_id)).scalars()
+    query = sa.select(ReportExternalRef.external_id).join(
+        Report, Report.id == ReportExternalRef.report_id).where(
+        ReportExternalRef.system == source_systems.normalise(conn.system),
+        Report.status.not_in(final))
+    if not connector_principal(conn).is_national:
+        query = query.where(Report.agency_code.in_(subtree_of(sa.literal(conn.agency_code))))
+    linked = session.execute(query.order_by(ReportExternalRef.external_id)).scalars()
     held = session.execute(sa.select(HeldRecord.external_id).where(
         HeldRecord.connector_id == conn.id, HeldRecord.stream == "reports")
         .order_by(HeldRecord.external_id)).scalars()

@@ -462,6 +462,12 @@ def test_recheck_asks_only_what_the_listing_left_out_in_chunks(app, lapor, lapor
         sorted(c["tracking_id"] for c in complaints[:4])
     assert all(_hub_report(app, c["tracking_id"])["agency"] == "kab-bantul"
                for c in complaints[:4])
+    # Now Bantul's in the hub: no longer this connector's to ask for, run after run.
+    calls.clear()
+    _unchanged(run_sync())
+    assert [ids for path, ids in calls if path == "/complaints" and ids] == []
+    assert not [p for p, _ in calls if p.startswith("/complaints/")
+                and not p.endswith("/followups")]
 
 
 # --- on hold (tertunda) ------------------------------------------------------------------
