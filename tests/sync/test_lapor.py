@@ -541,6 +541,12 @@ def test_the_legacy_api_takes_xml_submissions_and_string_ids(app, lapor, lapor_d
     assert _count(app, Report) == 2
     # The modern form is refused by the legacy API: only the configured one was used.
     assert lapor.api("POST", "/complaints", json={"title": "x"}).status_code == 404
+    # `hub connector check` finds the agency among the legacy master data (string ids,
+    # roots with parent "0"), and the lookup by hub id answers the string id.
+    with app.app_context():
+        live = registry.build(db.session.get(Connector, conn_id))
+    assert live.check()["ok"] is True
+    assert live.find_report(report["id"]) == national["tracking_id"]
 
 
 def test_the_submission_xml_escapes_everything_and_drops_what_xml_cannot_carry():
