@@ -41,16 +41,19 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeXML
 
 from connectors import fieldmap, http
-from connectors.base import ConnectorError, LocalRecord, Page
+from connectors.base import DEFAULTS_SCHEMA, ConnectorError, LocalRecord, Page
 
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["base_url", "institution_id"],
+    "additionalProperties": False,  # a misspelt key is refused by name, not ignored
     "properties": {
         "base_url": {"type": "string", "title": "LAPOR! integration API base URL",
                      "format": "uri"},
-        "institution_id": {"type": ["integer", "string"], "title": "This agency's LAPOR! "
-                           "institution id (institution_from of its follow-ups, the default "
+        # A number as written; compared with LAPOR!'s ids (numbers, or the legacy API's
+        # strings) as a string.
+        "institution_id": {"type": "integer", "title": "This agency's LAPOR! institution "
+                           "id (institution_from of its follow-ups, the default "
                            "institution of the complaints it forwards, and the root of the "
                            "institutions whose complaints are its own)"},
         "timezone": {"type": "string", "default": "Asia/Jakarta",
@@ -73,7 +76,7 @@ CONFIG_SCHEMA = {
                           "title": "Body of a submission: json, or the legacy XML form"},
         "recheck_open": {"type": "boolean", "default": True,
                          "title": "Ask by id for the complaints the hub holds open that the "
-                                  "listing no longer shows (forwarded elsewhere)"},
+                                  "listing no longer shows (moved to another institution)"},
         "recheck_chunk": {"type": "integer", "default": 50, "minimum": 1, "maximum": 100,
                           "title": "tracking ids per re-read"},
         "forward_agencies": {"type": "object", "default": {},
@@ -81,6 +84,7 @@ CONFIG_SCHEMA = {
                              "title": "LAPOR! institution id -> hub agency code, for the "
                                       "complaints LAPOR! forwards beyond this agency (the "
                                       "unit table names only its own units)"},
+        "defaults": DEFAULTS_SCHEMA,
     },
     "secrets": ["api_key", "token"],
 }

@@ -565,3 +565,14 @@ def test_the_submission_xml_escapes_everything_and_drops_what_xml_cannot_carry()
     assert report.findtext("kategori") == "11" and report.findtext("external_id") == "h-1"
     assert root.find("pelapor").findtext("nama") == "O'Neil & Sons"
     assert root.find("pelapor").find("telepon") is None
+
+
+def test_a_misspelt_lapor_key_is_refused_by_name(app):
+    from hub.sync import manifest
+    config = {**files.load_file(LAPOR_FILE)["connector"]["config"], "submit_fromat": "xml"}
+    with app.app_context():
+        [problem] = manifest.problems("lapor", config)
+        assert "unknown key 'submit_fromat'" in problem
+        assert manifest.problems("lapor", {**config, "submit_fromat": None,
+                                           "submit_format": "yaml"})[0].startswith(
+            "connector.config.submit_format: 'yaml' is not one of")
