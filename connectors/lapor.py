@@ -402,6 +402,7 @@ class LaporConnector:
                                 "phone": report.get("reporter_phone"),
                                 "email": report.get("reporter_email")}
         path = self.config.get("submit_path") or "/complaints"
+        answer = None
         if (self.config.get("submit_format") or "json") == "xml":
             tid = self._submit_xml(path, body)
         else:
@@ -411,7 +412,8 @@ class LaporConnector:
             tid = (answer.get("data") or {}).get("tracking_id")
         if tid in (None, ""):
             raise ConnectorError(f"POST {path}: SP4N-LAPOR! returned no tracking_id",
-                                 retryable=False)
+                                 retryable=False,
+                                 detail=str(answer)[:300] if answer else None)
         return str(tid)
 
     def _submit_xml(self, path: str, body: dict):
