@@ -8,7 +8,20 @@ LAPOR!'s integration API is pull-only (no webhooks), so everything is polled:
              updated since the cursor
   writes     POST /complaints (returns the national tracking_id),
              POST /complaints/{tracking_id}/followups, PUT /complaints/{tracking_id}/status
-Auth: `Authorization: Bearer <api_key>` and `token: <token>` on every call.
+Auth: `Authorization: Bearer <api_key>` (when an api_key is set) and the token in the
+header `token_header` names (`token`; the legacy API calls it `KEYTOKEN`) on every call.
+Submissions go to `submit_path` as JSON or, for the legacy API (POST
+.../api/services/laporan), as the XML form `<lapor token=..><pelapor>..</pelapor><laporan
+rahasia=".." anonim=".."><isi>..</isi></laporan></lapor>` (`submit_format: xml`), built
+with ElementTree so every value is escaped; an XML answer is read with defusedxml.
+
+Forwarding ("bukan wewenang"): LAPOR! moves a complaint to another institution, and it
+leaves this key's listing without a trace. So each run asks by id (chunked) for the
+complaints the hub still holds open for this connector that the listing did not show
+(`recheck`); one now at an institution outside this agency's tree, or no longer shown
+at all (403/404), goes to the hub as a `forwarded` record: the hub dispositions the
+report to the agency `forward_agencies` (or the unit table) names for that institution,
+or holds it for an officer.
 
 Categories, institutions (units) and statuses travel as LAPOR!'s own values: numeric
 master ids as strings ("11", "340401"), mapped by the connector's mapping tables like any
@@ -17,23 +30,32 @@ local vocabulary. GET /masters/categories and /masters/institutions feed those t
 one are the hub's own records read back (echo), and a write retried after a crash finds
 its earlier copy by it (GET /complaints?external_id=, the follow-up list).
 """
+import re
 import time
+import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import requests
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeXML
 
 from connectors import fieldmap, http
-from connectors.base import ConnectorError, LocalRecord, Page
+from connectors.base import DEFAULTS_SCHEMA, ConnectorError, LocalRecord, Page
 
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["base_url", "institution_id"],
+    "additionalProperties": False,  # a misspelt key is refused by name, not ignored
     "properties": {
         "base_url": {"type": "string", "title": "LAPOR! integration API base URL",
                      "format": "uri"},
+        # A number as written; compared with LAPOR!'s ids (numbers, or the legacy API's
+        # strings) as a string.
         "institution_id": {"type": "integer", "title": "This agency's LAPOR! institution "
-                           "id (institution_from of its follow-ups, and the default "
-                           "institution of the complaints it forwards)"},
+                           "id (institution_from of its follow-ups, the default "
+                           "institution of the complaints it forwards, and the root of the "
+                           "institutions whose complaints are its own)"},
         "timezone": {"type": "string", "default": "Asia/Jakarta",
                      "title": "Time zone of naive timestamps"},
         "timeout_seconds": {"type": "number", "default": 30},
@@ -43,6 +65,26 @@ CONFIG_SCHEMA = {
                                 "title": "category_id for hub categories with no mapping "
                                          "(e.g. LAPOR!'s 'Lainnya')"},
         "push_internal_responses": {"type": "boolean", "default": False},
+        "token_header": {"type": "string", "default": "token",
+                         "pattern": "^[A-Za-z0-9-]{1,64}$",
+                         "title": "Header that carries the token (legacy API: KEYTOKEN)"},
+        "submit_path": {"type": "string", "default": "/complaints",
+                        "pattern": "^(/[A-Za-z0-9_-]+)+$",
+                        "title": "Where complaints are submitted (legacy API: "
+                                 "/api/services/laporan)"},
+        "submit_format": {"enum": ["json", "xml"], "default": "json",
+                          "title": "Body of a submission: json, or the legacy XML form"},
+        "recheck_open": {"type": "boolean", "default": True,
+                         "title": "Ask by id for the complaints the hub holds open that the "
+                                  "listing no longer shows (moved to another institution)"},
+        "recheck_chunk": {"type": "integer", "default": 50, "minimum": 1, "maximum": 100,
+                          "title": "tracking ids per re-read"},
+        "forward_agencies": {"type": "object", "default": {},
+                             "additionalProperties": {"type": "string"},
+                             "title": "LAPOR! institution id -> hub agency code, for the "
+                                      "complaints LAPOR! forwards beyond this agency (the "
+                                      "unit table names only its own units)"},
+        "defaults": DEFAULTS_SCHEMA,
     },
     "secrets": ["api_key", "token"],
 }
@@ -61,25 +103,45 @@ class LaporConnector:
         self.tz = config.get("timezone", "Asia/Jakarta")
         self.timeout = float(config.get("timeout_seconds", 30))
         self.http = session or requests.Session()
-        self._institutions = None
+        self._institutions = None  # str id -> {"name", "parent"}, read once per run
+        self._watch: list[str] = []  # the complaints the hub holds open, re-read by id
+
+    def recheck(self, external_ids) -> None:
+        """The complaints the hub holds open (not final) for this connector, and those
+        held: one forwarded to another institution leaves the listing silently, so its
+        fate shows only when it is asked for by id."""
+        if self.config.get("recheck_open", True):
+            self._watch = [str(i) for i in external_ids]
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, **kwargs):
-        headers = {"Accept": "application/json",
-                   "Authorization": f"Bearer {self.secrets.get('api_key', '')}",
-                   "token": self.secrets.get("token", "")}
+    def _headers(self, accept="application/json") -> dict:
+        headers = {"Accept": accept,
+                   self.config.get("token_header") or "token": self.secrets.get("token", "")}
+        if self.secrets.get("api_key"):
+            headers["Authorization"] = f"Bearer {self.secrets['api_key']}"
+        return headers
+
+    def _call(self, method: str, path: str, missing_ok=(), accept="application/json",
+              headers=None, **kwargs):
+        """The answer to one call; None for a status in `missing_ok`; any other error
+        becomes a ConnectorError naming what to do."""
         resp = http.request(self.http, method, self.base_url + path, path,
-                            system="SP4N-LAPOR!", timeout=self.timeout, headers=headers,
-                            **kwargs)
-        message = ""
+                            system="SP4N-LAPOR!", timeout=self.timeout,
+                            headers={**self._headers(accept), **(headers or {})}, **kwargs)
+        if resp.status_code in missing_ok:
+            return None
         if resp.status_code >= 400:
-            try:
-                message = ": " + str(resp.json().get("message"))
-            except (ValueError, AttributeError):
-                message = ""
-        http.raise_for_status(resp, method, path, system="SP4N-LAPOR!",
-                              credential="the API key or token", why=message)
+            message = _message(resp)
+            http.raise_for_status(resp, method, path, system="SP4N-LAPOR!",
+                                  credential="the API key or token",
+                                  why=f": {message}" if message else "")
+        return resp
+
+    def _send(self, method: str, path: str, missing_ok=(), **kwargs):
+        resp = self._call(method, path, missing_ok=missing_ok, **kwargs)
+        if resp is None:
+            return None
         try:
             body = resp.json()
         except ValueError:
@@ -122,13 +184,30 @@ class LaporConnector:
         return {"categories": self._send("GET", "/masters/categories")["data"],
                 "institutions": self._send("GET", "/masters/institutions")["data"]}
 
+    def _tree(self) -> dict:
+        if self._institutions is None:
+            self._institutions = {
+                str(i["id"]): {"name": i.get("name"), "parent": _id(i.get("parent_id"))}
+                for i in self._send("GET", "/masters/institutions")["data"]
+                if isinstance(i, dict) and i.get("id") not in (None, "")}
+        return self._institutions
+
     def _institution_name(self, inst_id):
         if inst_id is None:
             return None
-        if self._institutions is None:
-            self._institutions = {str(i["id"]): i.get("name") for i in
-                                  self._send("GET", "/masters/institutions")["data"]}
-        return self._institutions.get(str(inst_id))
+        return (self._tree().get(str(inst_id)) or {}).get("name")
+
+    def _ours(self, inst_id) -> bool:
+        """Whether an institution is this agency's or one of its units (ids as strings;
+        a root's parent is null, or "0" in the legacy API)."""
+        mine, tree, seen = str(self.config["institution_id"]), self._tree(), set()
+        current = None if inst_id in (None, "") else str(inst_id)
+        while current is not None and current not in seen:
+            if current == mine:
+                return True
+            seen.add(current)
+            current = (tree.get(current) or {}).get("parent")
+        return False
 
     # --- reading ------------------------------------------------------------------------
 
@@ -139,6 +218,7 @@ class LaporConnector:
         params = {"updated_since": since} if since else {}
         since_at = datetime.fromisoformat(since) if since else None
         high = since
+        listed: set = set()
         for items, _last in self._complaints(params):
             records, rejected = [], []
             for raw in items:
@@ -149,7 +229,13 @@ class LaporConnector:
                     continue
                 stamp = complaint.updated_at.astimezone(timezone.utc).isoformat()
                 high = max(high, stamp) if high else stamp
+                listed.add(complaint.external_id)
                 if stream == "reports":
+                    # The listing shows what this key may see, and the complaints it
+                    # created wherever they went: one of those now elsewhere was forwarded.
+                    if complaint.origin_hub_id and complaint.fields["unit"] is not None \
+                            and not self._ours(complaint.fields["unit"]):
+                        complaint = self._forwarded(complaint)
                     records.append(complaint)
                     continue
                 for item in self._send("GET", f"/complaints/{complaint.external_id}/"
@@ -163,6 +249,60 @@ class LaporConnector:
                         records.append(followup)
             # Sorted by updated_at, so each page may move the cursor.
             yield Page(records, {"since": high}, rejected)
+        if stream == "reports" and self._watch:
+            yield from self._recheck(listed, high)
+
+    def _recheck(self, listed: set, high):
+        """Ask by id for the complaints the hub holds open that the listing did not show:
+        still ours and unchanged (the listing shows every change), or forwarded away."""
+        ids = [i for i in dict.fromkeys(self._watch) if i not in listed]
+        size = int(self.config.get("recheck_chunk") or 50)
+        for start in range(0, len(ids), size):
+            chunk = ids[start:start + size]
+            body = self._send("GET", "/complaints", params={
+                "tracking_id": ",".join(chunk), "page": 1, "per_page": len(chunk)})
+            if not isinstance(body["data"], list):
+                raise ConnectorError("GET /complaints: 'data' is not a list")
+            # Only the complaints asked for: a server that ignores the filter answers its
+            # default listing.
+            shown = {str(i.get("tracking_id")): i for i in body["data"]
+                     if isinstance(i, dict) and str(i.get("tracking_id")) in set(chunk)}
+            records, rejected = [], []
+            for tid in chunk:
+                raw = shown.get(tid)
+                if raw is None:
+                    raw = self._send("GET", f"/complaints/{quote(tid, safe='')}",
+                                     missing_ok=(403, 404))
+                    if raw is None:
+                        records.append(self._gone(tid))
+                        continue
+                    raw = raw["data"]
+                try:
+                    complaint = self._complaint(raw)
+                except ValueError as exc:
+                    rejected.append((raw, str(exc)))
+                    continue
+                if not self._ours(complaint.fields["unit"]):
+                    records.append(self._forwarded(complaint))
+                elif tid not in shown:
+                    records.append(complaint)  # still ours, though the list left it out
+            yield Page(records, {"since": high}, rejected)
+
+    def _forwarded(self, complaint: LocalRecord) -> LocalRecord:
+        """A complaint LAPOR! moved to an institution outside this agency's tree."""
+        to = complaint.fields["unit"]
+        agency = (self.config.get("forward_agencies") or {}).get(str(to))
+        complaint.fields["forwarded"] = {"to": to, "name": self._institution_name(to),
+                                         "agency": agency}
+        return complaint
+
+    def _gone(self, tid: str) -> LocalRecord:
+        """A complaint LAPOR! no longer shows this key at all (403/404): most likely
+        forwarded elsewhere (bukan wewenang), or withdrawn; where to, it does not say."""
+        return LocalRecord(stream="reports", external_id=tid, updated_at=None,
+                           fields={"forwarded": {"to": None, "name": None,
+                                                 "agency": None}},
+                           raw={"tracking_id": tid})
 
     def _complaint(self, raw) -> LocalRecord:
         if not isinstance(raw, dict):
@@ -245,8 +385,7 @@ class LaporConnector:
         institution = report.get("unit") or self.config["institution_id"]
         body = {
             "title": report.get("title"), "content": report.get("body"),
-            "category_id": _int(category, "category"),
-            "institution_id": _int(institution, "unit"),
+            "category_id": str(category), "institution_id": str(institution),
             "classification": CLASSIFICATION_OUT.get(report.get("classification"),
                                                      "pengaduan"),
             "source": report.get("channel"),
@@ -262,12 +401,41 @@ class LaporConnector:
             body["reporter"] = {"name": report.get("reporter_name"),
                                 "phone": report.get("reporter_phone"),
                                 "email": report.get("reporter_email")}
-        answer = self._send("POST", "/complaints", json=body)
-        tid = (answer.get("data") or {}).get("tracking_id")
+        path = self.config.get("submit_path") or "/complaints"
+        answer = None
+        if (self.config.get("submit_format") or "json") == "xml":
+            tid = self._submit_xml(path, body)
+        else:
+            body["category_id"] = _int(category, "category")
+            body["institution_id"] = _int(institution, "unit")
+            answer = self._send("POST", path, json=body)
+            tid = (answer.get("data") or {}).get("tracking_id")
         if tid in (None, ""):
-            raise ConnectorError("POST /complaints: SP4N-LAPOR! returned no tracking_id",
-                                 retryable=False, detail=str(answer)[:300])
+            raise ConnectorError(f"POST {path}: SP4N-LAPOR! returned no tracking_id",
+                                 retryable=False,
+                                 detail=str(answer)[:300] if answer else None)
         return str(tid)
+
+    def _submit_xml(self, path: str, body: dict):
+        """The legacy submission: the XML form, its answer XML (or JSON)."""
+        resp = self._call("POST", path, accept="application/xml, application/json",
+                          headers={"Content-Type": "application/xml; charset=utf-8"},
+                          data=submission_xml(body, self.secrets.get("token", "")))
+        if "xml" not in resp.headers.get("Content-Type", "") and \
+                not resp.text.lstrip().startswith("<"):
+            try:
+                return ((resp.json() or {}).get("data") or {}).get("tracking_id")
+            except (ValueError, AttributeError):
+                raise ConnectorError(f"POST {path}: SP4N-LAPOR! answered neither XML nor "
+                                     "JSON", retryable=False, detail=resp.text[:200]) from None
+        try:
+            root = SafeXML.fromstring(resp.content)
+        except (ET.ParseError, DefusedXmlException):
+            raise ConnectorError(f"POST {path}: SP4N-LAPOR! answered with invalid XML",
+                                 retryable=False, detail=resp.text[:200]) from None
+        found = next((el.text for el in root.iter()
+                      if el.tag.lower() in ("tracking_id", "trackingid") and el.text), None)
+        return found.strip() if found else None
 
     def write_response(self, report_external_id: str, response: dict) -> str:
         if not response.get("public") and not self.config.get("push_internal_responses"):
@@ -275,9 +443,11 @@ class LaporConnector:
         existing = self._existing_followup(report_external_id, response["hub_id"])
         if existing:
             return existing  # written before a crash: never twice
+        institution = str(self.config["institution_id"])
         answer = self._send("POST", f"/complaints/{report_external_id}/followups", json={
             "content": response["body"],
-            "institution_from": int(self.config["institution_id"]),
+            "institution_from": int(institution) if institution.isdigit() and
+            (self.config.get("submit_format") or "json") == "json" else institution,
             "institution_to": None, "external_id": response["hub_id"]})
         fid = (answer.get("data") or {}).get("id")
         if fid in (None, ""):
@@ -292,13 +462,56 @@ class LaporConnector:
     def check(self) -> dict:
         started = time.perf_counter()
         institutions = self.masters()["institutions"]
-        mine = int(self.config["institution_id"])
-        if not any(i.get("id") == mine for i in institutions):
+        mine = str(self.config["institution_id"])
+        if not any(str(i.get("id")) == mine for i in institutions if isinstance(i, dict)):
             raise ConnectorError(f"institution_id {mine} is not in LAPOR!'s institution "
                                  "master data", retryable=False)
         next(iter(self.read("reports", {"since": datetime.now(timezone.utc).isoformat()})))
         return {"ok": True, "institutions": len(institutions),
                 "latency_ms": round((time.perf_counter() - started) * 1000)}
+
+
+# Characters XML 1.0 cannot carry at all (escaping does not help): dropped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
+def submission_xml(body: dict, token: str) -> bytes:
+    """The legacy API's submission form, every value escaped by ElementTree."""
+    root = ET.Element("lapor", token=_text(token))
+    reporter = ET.SubElement(root, "pelapor")
+    for tag, key in (("nama", "name"), ("telepon", "phone"), ("email", "email")):
+        value = (body.get("reporter") or {}).get(key)
+        if value not in (None, ""):
+            ET.SubElement(reporter, tag).text = _text(value)
+    report = ET.SubElement(root, "laporan", rahasia="1" if body.get("is_secret") else "0",
+                           anonim="1" if body.get("is_anonymous") else "0")
+    for tag, key in (("judul", "title"), ("isi", "content"), ("kategori", "category_id"),
+                     ("instansi", "institution_id"), ("klasifikasi", "classification"),
+                     ("sumber", "source"), ("status", "status"), ("lokasi", "location"),
+                     ("latitude", "latitude"), ("longitude", "longitude"),
+                     ("tanggal", "created_at"), ("external_id", "external_id")):
+        if body.get(key) not in (None, ""):
+            ET.SubElement(report, tag).text = _text(body[key])
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _message(resp) -> str:
+    """LAPOR!'s own words on an error: JSON `message`, or an XML answer's message."""
+    try:
+        return str(resp.json().get("message") or "")[:200]
+    except (ValueError, AttributeError):
+        pass
+    try:
+        root = SafeXML.fromstring(resp.content)
+    except (ET.ParseError, DefusedXmlException, ValueError):
+        return ""
+    found = next((el.text for el in root.iter()
+                  if el.tag.lower() in ("message", "pesan") and el.text), "")
+    return found.strip()[:200]
 
 
 def _id(value):

@@ -29,14 +29,20 @@ RESPONSE_IN = FastLoad(ResponseInSchema())
 
 def unsettled_ids(session, conn) -> list[str]:
     """The local ids of the reports this connector's system shares with the hub that can
-    still change (not closed or rejected), and of those held: a source that lists records
-    by when they were made shows their later changes only when asked for them by id."""
+    still change (not closed or rejected) and are still its agency's, and of those held:
+    a source that lists records by when they were made shows their later changes only
+    when asked for them by id. A report dispositioned beyond the agency is no longer its
+    to change (nor, usually, the local system's to show): asking for it every run would
+    only grow."""
+    from hub.services.access import subtree_of
     final = [status for status, onward in lifecycle.TRANSITIONS.items() if not onward]
-    linked = session.execute(
-        sa.select(ReportExternalRef.external_id).join(
-            Report, Report.id == ReportExternalRef.report_id).where(
-            ReportExternalRef.system == source_systems.normalise(conn.system),
-            Report.status.not_in(final)).order_by(ReportExternalRef.external_id)).scalars()
+    query = sa.select(ReportExternalRef.external_id).join(
+        Report, Report.id == ReportExternalRef.report_id).where(
+        ReportExternalRef.system == source_systems.normalise(conn.system),
+        Report.status.not_in(final))
+    if not connector_principal(conn).is_national:
+        query = query.where(Report.agency_code.in_(subtree_of(sa.literal(conn.agency_code))))
+    linked = session.execute(query.order_by(ReportExternalRef.external_id)).scalars()
     held = session.execute(sa.select(HeldRecord.external_id).where(
         HeldRecord.connector_id == conn.id, HeldRecord.stream == "reports")
         .order_by(HeldRecord.external_id)).scalars()
@@ -139,6 +145,8 @@ class RecordApplier:
     # --- reports -------------------------------------------------------------------------
 
     def _report(self, rec: dict) -> str:
+        if rec["fields"].get("forwarded"):
+            return self._forwarded(rec)
         if rec["origin_hub_id"]:
             return self._report_echo(rec)
         mapped, missing = self.mappings.inbound(rec["fields"])
@@ -255,6 +263,7 @@ class RecordApplier:
         fresh, seen = [], set()
         for index, rec in enumerate(recs):
             if rec["stream"] != "reports" or rec["origin_hub_id"] or \
+                    rec["fields"].get("forwarded") or \
                     (rec["stream"], rec["external_id"]) in held:
                 continue
             mapped, missing = self.mappings.inbound(rec["fields"])
@@ -328,8 +337,9 @@ class RecordApplier:
         record, a change to a report the hub has, a duplicate, an invalid record); the
         caller then applies the page as ever. Nothing is written here: the timeline rows
         of the drafts are taken out of this session and travel with the page."""
-        if not recs or any(r["stream"] != "reports" or r["origin_hub_id"] for r in recs):
-            return None  # known without a query: responses and echoes go one by one
+        if not recs or any(r["stream"] != "reports" or r["origin_hub_id"] or
+                           r["fields"].get("forwarded") for r in recs):
+            return None  # known without a query: responses, echoes, forwarded ones
         settled, fresh = self._sort(recs)
         if len(settled) + len(fresh) != len(recs):
             return None
@@ -364,6 +374,67 @@ class RecordApplier:
                 report_service.walk_to(self.session, report, target, self.actor)
                 return "updated"
         return "echo"
+
+    def _forwarded(self, rec: dict) -> str:
+        """The source moved the report to a unit outside this connector's view (LAPOR!'s
+        "bukan wewenang": forwarded to another institution). `forwarded.to` is that unit
+        in local words (`agency`: the hub agency the connector's configuration names for
+        it), or None when the source only stopped showing it. No wrong door: the report
+        follows to that agency (a disposition); where none is named, or the source says
+        not where, an officer is told (held), never is it left silently open as ours."""
+        info = rec["fields"]["forwarded"]
+        to, name = info.get("to"), info.get("name")
+        where = f"institution {to}" + (f" ({name})" if name else "") if to else None
+        ref = report_service.find_by_ref(self.session, self.conn.system, rec["external_id"])
+        report = report_service.locked(self.session, ref.report_id) if ref else (
+            self._hub_report(rec["origin_hub_id"]) if rec["origin_hub_id"] else None)
+        if report is None:
+            if (rec["stream"], rec["external_id"]) not in self.held_ids([rec]):
+                return "unchanged"  # never the hub's: nothing to follow
+            self._hold(rec, "forwarded", [], (
+                f"While held here, the source forwarded this record to {where}: it is no "
+                "longer this agency's. Discard it." if where else
+                "While held here, the source stopped showing this record to this "
+                "connector (forwarded elsewhere or withdrawn). Discard it."))
+            return "held"
+        if rec["origin_hub_id"] and ref is None:
+            self._link(ReportExternalRef, report_id=report.id, external_id=rec["external_id"])
+        from hub.services.access import in_scope
+        if not lifecycle.allowed(report.status) or \
+                not in_scope(self.principal, report.agency_code):
+            return "unchanged"  # settled: closed, or already with an agency beyond ours
+        if to is None:
+            self._hold(rec, "forwarded", [], (
+                "The source no longer shows this report to this connector (asked by id, "
+                "it answers that it is not there or not this agency's): most likely "
+                "forwarded to another institution (bukan wewenang) or withdrawn. Find out "
+                "where it went, then disposition the report in the hub to that agency or "
+                "close it; this hold clears itself then."))
+            return "held"
+        # The connector's own table of destinations first (an agency beyond this one may
+        # not be a unit mapping), then the unit table (one of this agency's units).
+        agency = info.get("agency") or self.mappings.lookup("unit", to)
+        if agency is None:
+            self._hold(rec, "forwarded", [{"field": "unit", "value": str(to)}], (
+                f"The source forwarded this report to {where}, which names no hub agency. "
+                "Add that institution to the connector's forward_agencies (or, for one of "
+                "this agency's units, to the unit mapping) and the report is dispositioned "
+                "there; if its agency is not in the hub, close the report."))
+            return "held"
+        if agency == report.agency_code:
+            return "unchanged"
+        if report.status not in lifecycle.DISPOSITION_FROM and \
+                lifecycle.path(report.status, "verified") is None:
+            self._hold(rec, "forwarded", [], (
+                f"The source forwarded this report to {where} ({agency} in the hub), but "
+                f"the hub holds it '{report.status}', from which no disposition is allowed. "
+                "Reopen it and disposition it there, or close it."))
+            return "held"
+        if report.status not in lifecycle.DISPOSITION_FROM:
+            report_service.walk_to(self.session, report, "verified", self.actor)
+        report_service.disposition(self.session, report, agency, self.actor,
+                                   note=f"forwarded in {self.conn.system} to {where}")
+        return "updated"
 
     def _hub_report(self, hub_id: str):
         import uuid

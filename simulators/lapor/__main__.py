@@ -10,8 +10,14 @@ def main():
     parser.add_argument("--port", type=int, default=5083)
     parser.add_argument("--api-key", default="lapor-demo-key")
     parser.add_argument("--token", default="lapor-demo-token")
+    parser.add_argument("--legacy", action="store_true",
+                        help="speak only the legacy API (KEYTOKEN header, XML submissions "
+                             "to /api/services/laporan, string ids)")
+    parser.add_argument("--forwarded-by-id", choices=("show", "404", "403"), default="show",
+                        help="what a former holder gets asking for a forwarded complaint")
     args = parser.parse_args()
-    app = create_app({"API_KEY": args.api_key, "TOKEN": args.token})
+    app = create_app({"API_KEY": args.api_key, "TOKEN": args.token, "LEGACY": args.legacy,
+                      "FORWARDED_BY_ID": args.forwarded_by_id})
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
 
 

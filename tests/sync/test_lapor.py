@@ -1,15 +1,18 @@
 """The lapor connector through the real engine, against the SP4N-LAPOR! simulator over HTTP."""
 import copy
+import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from connectors.lapor import LaporConnector
 from hub.extensions import db
 from hub.models import (
     Connector,
     HeldRecord,
     Report,
+    ReportEvent,
     ReportExternalRef,
     Response,
     ResponseExternalRef,
@@ -23,8 +26,10 @@ SYSTEM = "sp4n-lapor"
 
 
 @pytest.fixture
-def lapor():
-    with run_simulator() as handle:
+def lapor(request):
+    """The simulator; `@pytest.mark.parametrize("lapor", [{...}], indirect=True)` gives
+    it a configuration (LEGACY, FORWARDED_BY_ID)."""
+    with run_simulator(getattr(request, "param", None)) as handle:
         yield handle
 
 
@@ -287,3 +292,287 @@ def test_the_shipped_mapping_knows_every_lapor_status():
     from simulators.lapor.app import STATUSES
     table = files.load_file(LAPOR_FILE)["mappings"]["status"]
     assert set(STATUSES) <= set(table), set(STATUSES) - set(table)
+
+
+# --- forwarding (bukan wewenang) ---------------------------------------------------------
+
+def _held(app):
+    with app.app_context():
+        return {h.external_id: {"reason": h.reason, "missing": h.missing, "detail": h.detail}
+                for h in db.session.execute(sa.select(HeldRecord)).scalars()}
+
+
+def _dispositions(app):
+    return _count(app, ReportEvent, ReportEvent.type == "report.dispositioned")
+
+
+def _unchanged(run):
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["created"] == 0 and run["counts"]["updated"] == 0, run
+
+
+def test_a_forwarded_complaint_follows_to_its_agency_or_is_held(app, lapor, run_sync):
+    road = lapor.complaint(institution_id=340401, status="terdisposisi", category_id=11)
+    lapor.followup(road["tracking_id"], content="Akan dicek.", institution_from=340401)
+    fresh = lapor.complaint(institution_id=340402, category_id=21)   # not verified yet
+    ministry = lapor.complaint(institution_id=340403, status="proses", category_id=31)
+    stays = lapor.complaint(institution_id=340403, status="proses", category_id=31)
+    first = run_sync()
+    assert first["status"] == "succeeded", first
+    assert _count(app, Report) == 4 and _count(app, Response) == 1
+    assert _hub_report(app, fresh["tracking_id"])["status"] == "received"
+    before = _dispositions(app)
+    # LAPOR!'s admins: two are Bantul's and the province's, one the ministry's; none of
+    # them shows in Sleman's listing any more.
+    lapor.forward(road["tracking_id"], 3402)
+    lapor.forward(fresh["tracking_id"], 3400)
+    lapor.forward(ministry["tracking_id"], 1)
+    listed = {c["tracking_id"] for c in lapor.api("GET", "/complaints").json()["data"]}
+    assert listed == {stays["tracking_id"]}
+    second = run_sync()
+    assert second["status"] == "succeeded", second
+    assert second["counts"]["updated"] == 2 and second["counts"]["held"] == 1, second
+    one = _hub_report(app, road["tracking_id"])
+    assert (one["agency"], one["status"]) == ("kab-bantul", "dispositioned")
+    two = _hub_report(app, fresh["tracking_id"])  # verified on the way to its disposition
+    assert (two["agency"], two["status"]) == ("prov-diy", "dispositioned")
+    assert _dispositions(app) == before + 2
+    # The ministry is in no table: held, saying what to do, never silently left as ours.
+    held = _held(app)
+    assert set(held) == {ministry["tracking_id"]}
+    assert held[ministry["tracking_id"]]["reason"] == "forwarded"
+    assert held[ministry["tracking_id"]]["missing"] == [{"field": "unit", "value": "1"}]
+    assert "Kementerian PANRB" in held[ministry["tracking_id"]]["detail"]
+    assert "forward_agencies" in held[ministry["tracking_id"]]["detail"]
+    assert _hub_report(app, stays["tracking_id"])["agency"] == "kab-sleman.dinkes"
+    # A second run changes nothing: no new disposition, the same hold, nothing pushed.
+    _unchanged(run_sync())
+    assert _dispositions(app) == before + 2 and set(_held(app)) == {ministry["tracking_id"]}
+    assert _count(app, Report) == 4 and _count(app, Response) == 1
+    assert lapor.store.posts == {"complaints": 0, "followups": 0, "status": 0}
+    # Open as Sleman's: the one still Sleman's, and the held one an officer must place.
+    with app.app_context():
+        open_here = set(db.session.execute(sa.select(Report.id).where(
+            Report.agency_code.like("kab-sleman%"),
+            Report.status.not_in(("closed", "rejected")))).scalars())
+    assert open_here == {uuid.UUID(_hub_report(app, c["tracking_id"])["id"])
+                         for c in (stays, ministry)}
+
+
+def test_the_held_forward_goes_once_the_officer_names_the_agency(app, lapor, lapor_doc,
+                                                                 run_sync, connector):
+    gone = lapor.complaint(institution_id=340401, status="terdisposisi", category_id=11)
+    run_sync()
+    lapor.forward(gone["tracking_id"], 1)
+    assert run_sync()["counts"]["held"] == 1
+    assert _hub_report(app, gone["tracking_id"])["agency"] == "kab-sleman.dpupkp"
+    # The officer names the ministry's agency in the connector file and imports it again.
+    lapor_doc["connector"]["config"]["forward_agencies"]["1"] = "kemenpanrb"
+    with app.app_context():
+        files.import_document(db.session, lapor_doc)
+        db.session.commit()
+    run = run_sync()
+    assert run["status"] == "succeeded", run
+    assert _hub_report(app, gone["tracking_id"])["agency"] == "kemenpanrb"
+    assert _held(app) == {}
+    _unchanged(run_sync())
+    assert _dispositions(app) == 1
+
+
+@pytest.mark.parametrize("lapor", [{"FORWARDED_BY_ID": "404"}, {"FORWARDED_BY_ID": "403"}],
+                         indirect=True, ids=["404", "403"])
+def test_a_complaint_no_longer_shown_at_all_is_held_for_an_officer(app, lapor, run_sync,
+                                                                   sleman):
+    road = lapor.complaint(institution_id=340401, status="terdisposisi", category_id=11)
+    run_sync()
+    lapor.forward(road["tracking_id"], 3402)
+    assert lapor.api("GET", f"/complaints/{road['tracking_id']}").status_code in (403, 404)
+    run = run_sync()
+    assert run["status"] == "succeeded", run
+    held = _held(app)[road["tracking_id"]]
+    assert held["reason"] == "forwarded" and held["missing"] == []
+    assert "no longer shows" in held["detail"]
+    _unchanged(run_sync())
+    assert _dispositions(app) == 0
+    # The officer learns where it went and dispositions it there: the hold clears.
+    report_id = _hub_report(app, road["tracking_id"])["id"]
+    answer = sleman.post(f"/reports/{report_id}/dispositions", json={"to_agency": "kab-bantul"})
+    assert answer.status_code == 200, answer.get_json()
+    assert run_sync()["status"] == "succeeded"
+    assert _held(app) == {}
+    _unchanged(run_sync())
+    assert lapor.store.posts["followups"] == 0 and lapor.store.posts["complaints"] == 0
+
+
+def test_a_hub_report_forwarded_nationally_follows_too(app, lapor, run_sync, sleman):
+    report = sleman.create_report(category="infrastruktur.jalan")
+    run_sync()
+    [tracking_id] = lapor.store.complaints
+    pushed = dict(lapor.store.posts)
+    # The key still lists the complaints it created, wherever they went.
+    lapor.forward(tracking_id, 3402)
+    run = run_sync()
+    assert run["status"] == "succeeded", run
+    one = _hub_report(app, tracking_id)
+    assert one["id"] == report["id"] and one["agency"] == "kab-bantul"
+    _unchanged(run_sync())
+    assert lapor.store.posts == pushed and _count(app, Report) == 1
+
+
+def test_a_held_complaint_forwarded_away_says_so(app, lapor, run_sync):
+    odd = lapor.complaint(institution_id=340404, status="terdisposisi", category_id=5)
+    assert run_sync()["counts"]["held"] == 1
+    assert _held(app)[odd["tracking_id"]]["reason"] == "unmapped"
+    lapor.forward(odd["tracking_id"], 3402)
+    run = run_sync()
+    assert run["status"] == "succeeded", run
+    held = _held(app)[odd["tracking_id"]]
+    assert held["reason"] == "forwarded" and "Discard it" in held["detail"]
+    assert _count(app, Report) == 0
+    _unchanged(run_sync())
+
+
+def test_recheck_asks_only_what_the_listing_left_out_in_chunks(app, lapor, lapor_doc,
+                                                               run_sync, monkeypatch):
+    complaints = [lapor.complaint(institution_id=340401, status="terdisposisi",
+                                  category_id=11, title=f"Jalan {i}") for i in range(5)]
+    run_sync()
+    for c in complaints[:4]:
+        lapor.forward(c["tracking_id"], 3402)
+    calls = []
+    original = LaporConnector._send
+
+    def counting(self, method, path, **kw):
+        calls.append((path, (kw.get("params") or {}).get("tracking_id")))
+        return original(self, method, path, **kw)
+
+    monkeypatch.setattr(LaporConnector, "_send", counting)
+    with app.app_context():
+        db.session.get(Connector, "sp4n-lapor-sleman").config = {
+            **lapor_doc["connector"]["config"], "recheck_chunk": 2}
+        db.session.commit()
+    assert run_sync()["status"] == "succeeded"
+    # The fifth is still listed (the look-back window re-reads it): it is not asked.
+    chunks = [ids for path, ids in calls if path == "/complaints" and ids]
+    assert len(chunks) == 2 and all(len(c.split(",")) == 2 for c in chunks), calls
+    assert sorted(i for c in chunks for i in c.split(",")) == \
+        sorted(c["tracking_id"] for c in complaints[:4])
+    by_id = [p for p, _ in calls if p.startswith("/complaints/") and "/" not in p[12:]]
+    assert sorted(p.rsplit("/", 1)[1] for p in by_id) == \
+        sorted(c["tracking_id"] for c in complaints[:4])
+    assert all(_hub_report(app, c["tracking_id"])["agency"] == "kab-bantul"
+               for c in complaints[:4])
+    # Now Bantul's in the hub: no longer this connector's to ask for, run after run.
+    calls.clear()
+    _unchanged(run_sync())
+    assert [ids for path, ids in calls if path == "/complaints" and ids] == []
+    assert not [p for p, _ in calls if p.startswith("/complaints/")
+                and not p.endswith("/followups")]
+
+
+# --- on hold (tertunda) ------------------------------------------------------------------
+
+def test_a_complaint_put_on_hold_arrives_as_received_and_moves_on(app, lapor, run_sync):
+    waiting = lapor.complaint(institution_id=340401, category_id=11)
+    lapor.hold(waiting["tracking_id"])
+    assert lapor.store.complaints[waiting["tracking_id"]]["status"] == "tertunda"
+    first = run_sync()
+    assert first["status"] == "succeeded" and first["counts"]["created"] == 1, first
+    assert _hub_report(app, waiting["tracking_id"])["status"] == "received"
+    assert _held(app) == {}
+    _unchanged(run_sync())
+    # The reporter completes it: LAPOR! verifies and dispositions it.
+    lapor.status(waiting["tracking_id"], "terdisposisi")
+    assert run_sync()["counts"]["updated"] == 1
+    assert _hub_report(app, waiting["tracking_id"])["status"] == "dispositioned"
+
+
+# --- the legacy API (KEYTOKEN, XML submissions, string ids) ------------------------------
+
+@pytest.mark.parametrize("lapor", [{"LEGACY": True}], indirect=True, ids=["legacy"])
+def test_the_legacy_api_takes_xml_submissions_and_string_ids(app, lapor, lapor_doc,
+                                                              sleman):
+    from hub.sync.runner import run_connector
+    lapor_doc["connector"]["config"].update({
+        "token_header": "KEYTOKEN", "submit_path": "/api/services/laporan",
+        "submit_format": "xml"})
+    lapor_doc["connector"].pop("secrets_env", None)
+    with app.app_context():
+        conn = files.import_document(db.session, lapor_doc, secrets={"token": lapor.token})
+        db.session.commit()
+        conn_id = conn.id
+
+    def run():
+        with app.app_context():
+            found = db.session.get(SyncRun, run_connector(conn_id, "manual"))
+            return {"status": found.status, "counts": dict(found.counts),
+                    "error": found.error}
+
+    incoming = lapor.complaint(institution_id=340402, status="terdisposisi",
+                               category_id=21, title="Sampah <liar> & bau")
+    report = sleman.create_report(title='Lampu "PJU" mati <3 & gelap',
+                                  category="infrastruktur.pju",
+                                  reporter={"name": "Ana & <Budi>", "phone": "0812",
+                                            "email": "ana@example.id"})
+    sleman.post(f"/reports/{report['id']}/responses", json={"body": "Dijadwalkan."})
+    first = run()
+    assert first["status"] == "succeeded", first
+    assert lapor.store.posts["complaints"] == 1 and lapor.store.posts["followups"] == 1
+    national = next(c for c in lapor.store.complaints.values()
+                    if c["external_id"] == report["id"])
+    assert national["title"] == 'Lampu "PJU" mati <3 & gelap'
+    assert national["reporter"]["name"] == "Ana & <Budi>"
+    assert (national["category_id"], national["institution_id"]) == (12, 3404)
+    listed = lapor.api("GET", "/complaints").json()["data"]
+    assert all(isinstance(c["tracking_id"], str) and isinstance(c["institution_id"], str)
+               for c in listed)
+    # The id round-trips as the string LAPOR! gave.
+    with app.app_context():
+        refs = dict(db.session.execute(sa.select(ReportExternalRef.external_id,
+                                                 ReportExternalRef.report_id).where(
+            ReportExternalRef.system == SYSTEM)).all())
+    assert str(refs[national["tracking_id"]]) == report["id"]
+    assert isinstance(national["tracking_id"], str)
+    assert _hub_report(app, incoming["tracking_id"])["agency"] == "kab-sleman.dlh"
+    assert _hub_report(app, incoming["tracking_id"])["title"] == "Sampah <liar> & bau"
+    again = run()
+    assert again["status"] == "succeeded" and again["counts"]["created"] == 0, again
+    assert lapor.store.posts["complaints"] == 1 and lapor.store.posts["followups"] == 1
+    assert _count(app, Report) == 2
+    # The modern form is refused by the legacy API: only the configured one was used.
+    assert lapor.api("POST", "/complaints", json={"title": "x"}).status_code == 404
+    # `hub connector check` finds the agency among the legacy master data (string ids,
+    # roots with parent "0"), and the lookup by hub id answers the string id.
+    with app.app_context():
+        live = registry.build(db.session.get(Connector, conn_id))
+    assert live.check()["ok"] is True
+    assert live.find_report(report["id"]) == national["tracking_id"]
+
+
+def test_the_submission_xml_escapes_everything_and_drops_what_xml_cannot_carry():
+    from defusedxml import ElementTree as SafeXML
+
+    from connectors.lapor import submission_xml
+    body = {"title": "A < B & \"C\" \x07", "content": "isi ]]> <script>", "category_id": "11",
+            "institution_id": "3404", "is_secret": True, "is_anonymous": False,
+            "reporter": {"name": "O'Neil & Sons", "phone": None}, "external_id": "h-1"}
+    root = SafeXML.fromstring(submission_xml(body, 'tok"en<'))
+    assert root.tag == "lapor" and root.get("token") == 'tok"en<'
+    report = root.find("laporan")
+    assert (report.get("rahasia"), report.get("anonim")) == ("1", "0")
+    assert report.findtext("judul") == 'A < B & "C" '
+    assert report.findtext("isi") == "isi ]]> <script>"
+    assert report.findtext("kategori") == "11" and report.findtext("external_id") == "h-1"
+    assert root.find("pelapor").findtext("nama") == "O'Neil & Sons"
+    assert root.find("pelapor").find("telepon") is None
+
+
+def test_a_misspelt_lapor_key_is_refused_by_name(app):
+    from hub.sync import manifest
+    config = {**files.load_file(LAPOR_FILE)["connector"]["config"], "submit_fromat": "xml"}
+    with app.app_context():
+        [problem] = manifest.problems("lapor", config)
+        assert "unknown key 'submit_fromat'" in problem
+        assert manifest.problems("lapor", {**config, "submit_fromat": None,
+                                           "submit_format": "yaml"})[0].startswith(
+            "connector.config.submit_format: 'yaml' is not one of")
