@@ -186,7 +186,7 @@ def test_overdue_and_due_soon_reports_with_links_to_the_lists(app, officer, slem
     assert re.search(r"lewat \d+ (hari|jam)", section)
     assert re.search(r"sisa \d+ jam", section)
     assert 'href="/ui/reports?due=overdue"' in section
-    assert "Lihat semua 1 laporan lewat tenggat" in section
+    assert "Lihat laporan lewat tenggat (1)" in section
     assert 'href="/ui/reports?due=soon"' in section
     # The lists behind the links.
     overdue = _html(officer, "/ui/reports?due=overdue")
@@ -203,7 +203,7 @@ def test_only_the_ten_most_urgent_are_shown(app, officer, sleman):
     section = _section(_html(officer), "deadlines")
     assert section.count("<tr data-tracking=") == 10
     assert "Laporan mendesak 00" in section and "Laporan mendesak 10" not in section
-    assert "Lihat semua 12 laporan lewat tenggat" in section
+    assert "Lihat laporan lewat tenggat (12)" in section
     listed = _html(officer, "/ui/reports?due=overdue")
     assert listed.count("<tr data-tracking=") == 12
 
