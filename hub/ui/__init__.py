@@ -1,4 +1,5 @@
-"""The web UI for liaison officers and agency admins, mounted at /ui.
+"""The web UI for liaison officers and agency admins, mounted at /ui; its landing page
+(/ui/) is what needs the officer's action (hub/ui/home.py).
 
 Server-rendered Jinja2 (autoescaped), a session cookie (Secure unless debugging,
 HttpOnly, SameSite=Lax), a per-session CSRF token checked on every POST, and the same
@@ -12,12 +13,15 @@ def init_app(app):
         base,
         connector_forms,
         dashboard,
+        home,
         recaps,
+        report_list,
         users,
         views,
         webhooks,
     )
     app.jinja_env.globals["can_edit_connectors"] = connector_forms.can_edit
+    app.jinja_env.globals["nav_counts"] = home.nav_counts
     app.register_blueprint(base.bp)
 
     @app.route("/")

@@ -8,7 +8,7 @@ from flask import g, render_template, request
 from hub.errors import Problem
 from hub.extensions import db
 from hub.models import CHANNELS, Agency, Report, utcnow
-from hub.services import access, sla, stats
+from hub.services import access, report_search, sla, stats
 from hub.ui import i18n
 from hub.ui.base import bp
 
@@ -68,4 +68,6 @@ def dashboard():
     return render_template("ui/dashboard.html", data=data, form=form, errors=errors,
                            grain=grain, channels=CHANNELS, agencies=_agency_choices(),
                            overdue=overdue, now=now,
+                           units=report_search.unit_names(db.session,
+                                                          [r.agency_code for r in overdue]),
                            first_response_days=stats.FIRST_RESPONSE_DAYS)

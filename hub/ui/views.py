@@ -115,11 +115,6 @@ def set_lang():
     return redirect(_safe_next(request.form.get("next")))
 
 
-@bp.route("/")
-def index():
-    return redirect(url_for("ui.dashboard"))
-
-
 # -- connectors -------------------------------------------------------------------------
 
 def _held_counts(ids):
@@ -398,32 +393,6 @@ def import_yaml(connector_id):
 
 
 # -- reports ----------------------------------------------------------------------------
-
-PAGE_SIZE = 50
-
-
-@bp.route("/reports")
-def reports():
-    status, channel = request.args.get("status") or "", request.args.get("channel") or ""
-    q = (request.args.get("q") or "").strip()[:200]
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
-    stmt = access.visible(g.principal)
-    if status in STATUSES:
-        stmt = stmt.where(Report.status == status)
-    if channel in CHANNELS:
-        stmt = stmt.where(Report.channel == channel)
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(sa.or_(Report.title.ilike(f"%{escaped}%", escape="\\"),
-                                 Report.tracking_id == q))
-    rows = db.session.execute(stmt.order_by(Report.submitted_at.desc(), Report.id)
-                              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-                              ).scalars().all()
-    return render_template("ui/reports.html", reports=rows[:PAGE_SIZE],
-                           more=len(rows) > PAGE_SIZE, page=page, status=status,
-                           channel=channel, q=q, statuses=STATUSES, channels=CHANNELS,
-                           now=utcnow())
-
 
 @bp.route("/reports/<ident>")
 def report(ident):

@@ -93,7 +93,11 @@ def test_dashboard_escapes_report_titles(app, officer, sleman):
         db.session.commit()
     html = officer.get("/ui/dashboard").get_data(as_text=True)
     assert "<script>alert" not in html and "<b onmouseover" not in html
-    assert "&lt;script&gt;alert(" in html.split('id="overdue"')[1]
+    overdue = html.split('id="overdue"')[1]
+    assert "&lt;script&gt;alert(" in overdue
+    # The unit by its name, not its code.
+    assert "<td>Pemerintah Kabupaten Sleman</td>" in overdue
+    assert "<td>kab-sleman</td>" not in overdue
 
 
 # -- connector forms and roles ----------------------------------------------------------

@@ -213,10 +213,13 @@ def test_script_in_held_sample_and_value_is_escaped(app, officer):
 # -- languages -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang,words,not_words", [
-    ("id", ["Konektor", "Laporan", "Keluar", "Antrean nilai belum dipetakan"],
-     ["Sign out", "Unmapped values queue"]),
-    ("en", ["Connectors", "Reports", "Sign out", "Unmapped values queue"],
-     ["Keluar", "Antrean nilai belum dipetakan"]),
+    # (Sign-out is matched as the button: a unit's name may hold "Keluar"ga Berencana.)
+    ("id", ["Konektor", "Laporan", ">Keluar</button>", "Antrean nilai belum dipetakan",
+            "Perlu tindakan"],
+     ["Sign out", "Unmapped values queue", "Needs action"]),
+    ("en", ["Connectors", "Reports", ">Sign out</button>", "Unmapped values queue",
+            "Needs action"],
+     [">Keluar</button>", "Antrean nilai belum dipetakan", "Perlu tindakan"]),
 ])
 def test_pages_in_both_languages(app, make_user, sleman, lang, words, not_words):
     cid = _import_sleman(app)
@@ -227,8 +230,9 @@ def test_pages_in_both_languages(app, make_user, sleman, lang, words, not_words)
     assert login(client, "a@slemankab.go.id", lang=lang).status_code == 302
     seen = ""
     # Every main page renders (t() raises on a missing key under TESTING).
-    for url in ("/ui/connectors", f"/ui/connectors/{cid}", f"/ui/connectors/{cid}/mappings",
-                "/ui/reports", f"/ui/reports/{report['tracking_id']}", "/ui/nowhere"):
+    for url in ("/ui/", "/ui/connectors", f"/ui/connectors/{cid}",
+                f"/ui/connectors/{cid}/mappings", "/ui/reports",
+                f"/ui/reports/{report['tracking_id']}", "/ui/nowhere"):
         resp = client.get(url)
         assert resp.status_code in (200, 404), url
         seen += resp.get_data(as_text=True)
