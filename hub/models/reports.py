@@ -100,7 +100,9 @@ class ReportExternalRef(db.Model):
     payload_hash = sa.Column(sa.String(64), nullable=True)
     report = relationship("Report", back_populates="external_refs")
     __table_args__ = (sa.UniqueConstraint("system", "external_id",
-                                          name="uq_report_external_refs_system_external_id"),)
+                                          name="uq_report_external_refs_system_external_id"),
+                      # An officer finds a report by its local ticket, whatever the system.
+                      sa.Index("ix_report_external_refs_external_id", "external_id"))
 
 
 class Response(db.Model):
