@@ -1,5 +1,6 @@
 """Fixtures for sync tests: the Sleman simulator over real HTTP and its connector."""
 import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,16 @@ from hub.sync import files
 from simulators.sleman.testing import run_simulator
 
 SLEMAN_FILE = Path(__file__).resolve().parents[2] / "mappings/kab-sleman/lapor-sleman.yaml"
+
+
+@pytest.fixture
+def inbox(app):
+    """Kab. Bantul's inbox under the test app's HUB_INBOX_ROOT, emptied for each test."""
+    path = Path(app.config["HUB_INBOX_ROOT"]) / "kab-bantul"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # the next test on this worker starts empty
 
 
 @pytest.fixture

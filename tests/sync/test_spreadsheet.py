@@ -2,7 +2,6 @@
 import copy
 import csv
 import os
-import shutil
 import sqlite3
 import threading
 from datetime import datetime
@@ -30,16 +29,6 @@ MARCH = [
      "Ditambah loket", ""],
     [4, "2024-03-07", "", "Joko", "Lampu jalan mati", "Dinas Pekerjaan Umum", "", "Proses"],
 ]
-
-
-@pytest.fixture
-def inbox(app):
-    """Kab. Bantul's inbox under the test app's HUB_INBOX_ROOT, emptied for each test."""
-    path = Path(app.config["HUB_INBOX_ROOT"]) / "kab-bantul"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)  # the next test on this worker starts empty
 
 
 @pytest.fixture

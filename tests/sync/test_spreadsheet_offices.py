@@ -4,9 +4,7 @@ month, headings merged over two rows, HTML tables saved as ".xls", CSVs in Windo
 Unicode encodings, and reporters who asked not to be named."""
 import copy
 import os
-import shutil
 from datetime import datetime
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -17,15 +15,6 @@ from hub.extensions import db
 from hub.models import Connector, Report, ReportExternalRef, SyncRecordError, SyncRun
 from hub.sync import files
 from tests.sync.test_spreadsheet import BANTUL_FILE, HEADER, reports, responses, run, write_csv
-
-
-@pytest.fixture
-def inbox(app):
-    path = Path(app.config["HUB_INBOX_ROOT"]) / "kab-bantul"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)  # the next test on this worker starts empty
 
 
 @pytest.fixture
