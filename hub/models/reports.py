@@ -102,7 +102,8 @@ class ReportExternalRef(db.Model):
     __table_args__ = (sa.UniqueConstraint("system", "external_id",
                                           name="uq_report_external_refs_system_external_id"),
                       # An officer finds a report by its local ticket, whatever the system.
-                      sa.Index("ix_report_external_refs_external_id", "external_id"))
+                      sa.Index("ix_report_external_refs_external_id", "external_id",
+                               "system"))
 
 
 class Response(db.Model):
