@@ -63,7 +63,7 @@ def _forget_memo(session, transaction):
 def _forget_memo_on_change(session, flush_context):
     # A transaction that changes settings or holidays sees its own change at once.
     if _MEMO in session.info and any(
-            isinstance(obj, (AgencySlaSettings, Holiday, Agency))
+            isinstance(obj, (AgencySlaSettings, Holiday, Agency, ReportSlaTier))
             for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info.pop(_MEMO, None)
 
@@ -272,9 +272,26 @@ def report_tier(session, report) -> str | None:
     """The tier the handling agency set on this report, if any."""
     if not isinstance(report, Report) or report.id is None:
         return None  # a draft being built: nobody can have set one yet
+    memo = _memo(session, "tiers")
+    if report.id in memo:
+        return memo[report.id]
     with session.no_autoflush:
         row = session.get(ReportSlaTier, report.id)
     return row.tier if row is not None else None
+
+
+def prime_tiers(session, report_ids) -> None:
+    """Learn the tiers set on many reports in one query (most have none: a get() each
+    asked the database once per report of a page)."""
+    from hub.services.ingest import among
+    memo = _memo(session, "tiers")
+    wanted = [i for i in report_ids if i not in memo]
+    if not wanted:
+        return
+    found = dict(session.execute(sa.select(ReportSlaTier.report_id, ReportSlaTier.tier)
+                                 .where(among(session, ReportSlaTier.report_id, wanted))).all())
+    for report_id in wanted:
+        memo[report_id] = found.get(report_id)
 
 
 def tier_and_source(session, report, settings: Settings) -> tuple[str | None, str]:

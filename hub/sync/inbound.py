@@ -240,6 +240,9 @@ class RecordApplier:
         try:
             with events.savepoint(self.session):
                 reports = report_service.locked_many(self.session, {r for _, r, _ in work})
+                # What each response's deadline reads, for the whole page at once.
+                sla.prime_lineages(self.session, {r.agency_code for r in reports.values()})
+                sla.prime_tiers(self.session, list(reports))
                 for _, report_id, data in work:
                     response_service.add_response(self.session, reports[report_id], data,
                                                   self.actor, known_new=True, flush=False)
