@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -15,9 +16,10 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import HTTPException
 
 from hub.auth import Principal
-from hub.errors import Problem
+from hub.errors import Problem, database_unavailable
 from hub.extensions import db
 from hub.models import Connector
 from hub.services import access
@@ -116,6 +118,39 @@ def _bad_request(e):
 @bp.errorhandler(403)
 def _forbidden(_e):
     return _error_page(403, "error.forbidden")
+
+
+@bp.errorhandler(429)
+def _too_many(_e):
+    # Flask-Limiter adds Retry-After to the answer, whoever renders it.
+    return _error_page(429, "error.too_many")
+
+
+@bp.errorhandler(413)
+def _too_large(_e):
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return render_template("ui/error.html", status=413, message=i18n.t(
+        "error.too_large", mb=max(1, limit // 1048576))), 413
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error):
+    """An officer gets a page in their language, never the API's problem+json: what
+    happened, that nothing was saved, what to do; the details go to the log."""
+    if isinstance(error, HTTPException):
+        return _error_page(error.code or 500, "error.generic")
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: nothing is left to undo
+        pass
+    g.nav_counts = None  # the page must not need the database that just failed
+    if database_unavailable(error):
+        current_app.logger.warning("database unavailable on %s %s: %s", request.method,
+                                   request.path, error)
+        resp = _error_page(503, "error.unavailable")
+        return resp[0], 503, {"Retry-After": "5"}
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _error_page(500, "error.internal")
 
 
 ROLE_SCOPES = {

@@ -64,7 +64,9 @@ def test_login_posts_are_limited_but_the_form_still_shows(limited_app):
     for _ in range(2):
         assert client.post("/ui/login", data=attempt).status_code != 429
     resp = _assert_429(client.post("/ui/login", data=attempt))
-    assert resp.content_type == PROBLEM
+    # A page of the UI, in the officer's language, not the API's problem+json.
+    assert resp.mimetype == "text/html"
+    assert "Terlalu banyak percobaan" in resp.get_data(as_text=True)
     assert client.get("/ui/login").status_code == 200
 
 
