@@ -39,9 +39,9 @@ from hub.models import (
 from hub.services import storage
 from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
-from hub.sync.lease import LeaseLost, acquire_lease, release_lease, renew_lease, worker_name
+from hub.sync.lease import acquire_lease, release_lease, renew_lease, worker_name
 from hub.sync.mapping import MappingSet
-from hub.sync.runner import COUNT_KEYS, ReadPage, _apply, close_abandoned, officer_message
+from hub.sync.runner import COUNT_KEYS, ReadPage, _apply, close_abandoned, stopped_by
 
 log = logging.getLogger(__name__)
 # missing: records the hub did not have; changed: records whose fields differed and were
@@ -142,22 +142,8 @@ def reconcile_connector(connector_id: str, trigger: str = "manual", owner: str |
             if not gaps:
                 complete.add(stream)
         counts["gone"] = _gone(conn, seen, complete)
-    except ConnectorError as exc:
-        db.session.rollback()
-        error = str(exc)
-        if exc.detail:
-            log.warning("reconciliation %s of %s: %s — %s", run_id, connector_id, exc,
-                        exc.detail[:500])
-    except LeaseLost:
-        db.session.rollback()
-        error = "another worker took over this connector's lease (this run was too slow)"
-    except Exception as exc:
-        from hub.errors import database_unavailable
-        if database_unavailable(exc) and not sqlite.is_busy(exc):
-            raise
-        db.session.rollback()
-        log.exception("reconciliation %s of %s failed", run_id, connector_id)
-        error = officer_message(exc, run_id)
+    except Exception as exc:  # the run ends visibly, whatever stopped it
+        error, _ = stopped_by(exc, "reconciliation", run_id, connector_id)
     _finish(connector_id, run_id, counts, error, unseen, owner)
     return run_id
 

@@ -74,32 +74,36 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
             push(conn, connector, counts, owner)
         else:
             skip_all(conn)  # a read-only source (a recap, a SQL view) gets nothing pushed
-    except ConnectorError as exc:
-        db.session.rollback()
-        # The run's error is shown to the tenant: never the remote side's own words (a
-        # body from wherever the connector pointed); those go to the operator's log.
-        error, retryable = str(exc), exc.retryable
-        if exc.detail:
-            log.warning("sync run %s of %s: %s — %s", run_id, connector_id, exc,
-                        exc.detail[:500])
-    except LeaseLost:
-        db.session.rollback()
-        error = "another worker took over this connector's lease (this run was too slow)"
     except Exception as exc:  # a bug must still end the run visibly, not leave it running
-        from hub import sqlite
-        from hub.errors import database_unavailable
-        if database_unavailable(exc) and not sqlite.is_busy(exc):
-            # (SQLite's "busy" is no outage: the run is recorded, the next one goes on.)
-            # Not the connector's failure: nothing can be recorded now, the run row is
-            # closed as abandoned by the next run, and the circuit must not count it.
-            raise
-        db.session.rollback()
-        # The officer reads run.error: the statement, its parameters and the driver's
-        # words go to the log only.
-        log.exception("sync run %s of %s failed", run_id, connector_id)
-        error = officer_message(exc, run_id)
+        error, retryable = stopped_by(exc, "sync run", run_id, connector_id)
     _finish(connector_id, run_id, counts, error, retryable, owner, unseen)
     return run_id
+
+
+def stopped_by(exc: Exception, what: str, run_id, connector_id) -> tuple[str, bool]:
+    """What a run that `exc` stopped records for the officer, and whether a retry may
+    help; the details go to the operator's log. A lost database is raised instead: it is
+    not the connector's failure, nothing can be recorded now, the run is closed as
+    abandoned by the next one and the circuit must not count it (SQLite's "busy" is no
+    outage: that run is recorded and the next one goes on)."""
+    from hub.errors import database_unavailable
+    if not isinstance(exc, (ConnectorError, LeaseLost)) and database_unavailable(exc) \
+            and not sqlite.is_busy(exc):
+        raise exc
+    db.session.rollback()
+    if isinstance(exc, ConnectorError):
+        # The run's error is shown to the tenant: never the remote side's own words (a
+        # body from wherever the connector pointed); those go to the operator's log.
+        if exc.detail:
+            log.warning("%s %s of %s: %s — %s", what, run_id, connector_id, exc,
+                        exc.detail[:500])
+        return str(exc), exc.retryable
+    if isinstance(exc, LeaseLost):
+        return "another worker took over this connector's lease (this run was too slow)", True
+    # The officer reads run.error: the statement, its parameters and the driver's words
+    # go to the log only.
+    log.exception("%s %s of %s failed", what, run_id, connector_id)
+    return officer_message(exc, run_id), True
 
 
 def close_abandoned(connector_id: str) -> None:
