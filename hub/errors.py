@@ -122,6 +122,19 @@ def _from_http_exception(error: HTTPException) -> Problem:
     return Problem(error.code or 500, error.name, detail, headers=headers)
 
 
+def settle_unexpected(error: Exception) -> Problem:
+    """After an error no handler expected: the transaction rolled back so nothing is
+    partial, the error logged, and the Problem to answer with. A lost or unreachable
+    database is the operator's problem, not the caller's: 503 with Retry-After."""
+    _rollback()
+    if database_unavailable(error):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        return unavailable_problem()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return Problem(500, "Internal server error", "The hub failed unexpectedly; nothing "
+                   "was saved. The error is logged.", slug="internal")
+
+
 def register(app, api):
     """Route every error through problem_response; flask-smorest's handler is replaced."""
 
@@ -132,17 +145,7 @@ def register(app, api):
         return problem_response(_from_http_exception(error))
 
     def handle_unexpected(error: Exception):
-        # A lost or unreachable database is the operator's problem, not the caller's:
-        # 503 with Retry-After, and the transaction is rolled back so nothing is partial.
-        if database_unavailable(error):
-            log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
-            _rollback()
-            return problem_response(unavailable_problem())
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        _rollback()
-        return problem_response(Problem(500, "Internal server error",
-                                        "The hub failed unexpectedly; nothing was saved. "
-                                        "The error is logged.", slug="internal"))
+        return problem_response(settle_unexpected(error))
 
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(HTTPException, handle_http)

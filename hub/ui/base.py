@@ -19,7 +19,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from hub.auth import Principal
-from hub.errors import Problem, database_unavailable
+from hub.errors import Problem, settle_unexpected
 from hub.extensions import db
 from hub.models import Connector
 from hub.services import access
@@ -93,8 +93,8 @@ def _headers(resp):
     return resp
 
 
-def _error_page(status: int, key: str):
-    return render_template("ui/error.html", status=status, message=i18n.t(key)), status
+def _error_page(status: int, key: str, **kw):
+    return render_template("ui/error.html", status=status, message=i18n.t(key, **kw)), status
 
 
 @bp.errorhandler(404)
@@ -129,8 +129,7 @@ def _too_many(_e):
 @bp.errorhandler(413)
 def _too_large(_e):
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    return render_template("ui/error.html", status=413, message=i18n.t(
-        "error.too_large", mb=max(1, limit // 1048576))), 413
+    return _error_page(413, "error.too_large", mb=max(1, limit // 1048576))
 
 
 @bp.errorhandler(Exception)
@@ -139,18 +138,11 @@ def _unexpected(error):
     happened, that nothing was saved, what to do; the details go to the log."""
     if isinstance(error, HTTPException):
         return _error_page(error.code or 500, "error.generic")
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is gone: nothing is left to undo
-        pass
+    problem = settle_unexpected(error)  # rolled back and logged as the API's are
     g.nav_counts = None  # the page must not need the database that just failed
-    if database_unavailable(error):
-        current_app.logger.warning("database unavailable on %s %s: %s", request.method,
-                                   request.path, error)
-        resp = _error_page(503, "error.unavailable")
-        return resp[0], 503, {"Retry-After": "5"}
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    return _error_page(500, "error.internal")
+    body, status = _error_page(problem.status, "error.unavailable" if problem.status == 503
+                               else "error.internal")
+    return body, status, problem.headers
 
 
 ROLE_SCOPES = {
