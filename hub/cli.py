@@ -158,34 +158,23 @@ def connector_check(path, secrets, offline):
     """Check a connector file without saving anything: its configuration against the
     kind's schema (every problem names its key), then read the first page of each stream
     and show what each record fills in the hub and which local values have no mapping."""
-    import os
-
     from connectors.base import ConnectorError
     from hub.sync import files, manifest, registry
     try:
         doc = files.load_file(path)
-        spec = doc["connector"]
-        kind, agency = spec["kind"], spec["agency"]
-    except (KeyError, TypeError):
-        raise click.ClickException("the file needs connector.id, connector.kind and "
-                                   "connector.agency") from None
     except Exception as exc:  # not YAML at all
         raise click.ClickException(f"{path}: {exc}") from None
-    config = spec.get("config") or {}
     try:
+        spec, _, kind, agency = files.connector_spec(doc)
+        config = spec.get("config") or {}
         files.vet_destination(kind, agency, config)
+        files.check_config(kind, config)
     except files.FileError as exc:
         raise click.ClickException(str(exc)) from None
-    found = manifest.problems(kind, config)
-    if found:
-        raise click.ClickException("the connector's configuration is not valid:\n  " +
-                                   "\n  ".join(found))
     click.echo(f"{path}: the configuration is valid for a '{kind}' connector")
     if offline:
         return
-    values = {name: os.environ[env] for name, env in (spec.get("secrets_env") or {}).items()
-              if os.environ.get(env)}
-    values.update(dict(s.split("=", 1) for s in secrets))
+    values = {**files.secrets_from_env(spec), **dict(s.split("=", 1) for s in secrets)}
     try:
         connector = registry.build_from(kind, agency, config, values, resolve=True)
     except ConnectorError as exc:

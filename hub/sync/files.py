@@ -27,13 +27,25 @@ def load_file(path) -> dict:
         return yaml.safe_load(fh)
 
 
-def import_document(session, doc: dict, *, secrets: dict | None = None, who="import") -> Connector:
+def connector_spec(doc) -> tuple[dict, str, str, str]:
+    """(the file's connector section, its id, kind and agency), or a FileError."""
     try:
         spec = doc["connector"]
-        cid, kind, agency = spec["id"], spec["kind"], spec["agency"]
+        return spec, spec["id"], spec["kind"], spec["agency"]
     except (KeyError, TypeError):
         raise FileError(
             "the file needs connector.id, connector.kind and connector.agency") from None
+
+
+def secrets_from_env(spec: dict) -> dict:
+    """The credentials the file names by environment variable (`secrets_env`) and the
+    environment holds."""
+    return {name: os.environ[env] for name, env in (spec.get("secrets_env") or {}).items()
+            if os.environ.get(env)}
+
+
+def import_document(session, doc: dict, *, secrets: dict | None = None, who="import") -> Connector:
+    spec, cid, kind, agency = connector_spec(doc)
     if kind not in registry.kinds():
         raise FileError(f"unknown connector kind '{kind}' (known: "
                         f"{', '.join(registry.kinds())})")
@@ -67,9 +79,7 @@ def import_document(session, doc: dict, *, secrets: dict | None = None, who="imp
         raise FileError(f"connector.{exc}") from None
     reconcile.schedule(conn, every)
     values = unseal(conn.secrets)
-    for name, env in (spec.get("secrets_env") or {}).items():
-        if os.environ.get(env):
-            values[name] = os.environ[env]
+    values.update(secrets_from_env(spec))
     values.update(secrets or {})
     conn.secrets = seal(values) if values else None
     session.flush()
