@@ -93,11 +93,13 @@ WRITES = {
                               "find_report": FIND, "find_response": FIND}}],
 }
 
-STREAMS = {
-    "type": "object", "minProperties": 1,
-    "allOf": [{"additionalProperties": False,
-               "properties": {"reports": STREAM, "responses": STREAM}}],
-}
+def _streams(stream: dict) -> dict:
+    return {"type": "object", "minProperties": 1,
+            "allOf": [{"additionalProperties": False,
+                       "properties": {"reports": stream, "responses": stream}}]}
+
+
+STREAMS = _streams(STREAM)
 
 AUTH = {
     "type": "object", "title": "Authentication", "additionalProperties": False,
@@ -119,8 +121,4 @@ SQL_STREAM = {
     },
 }
 
-SQL_STREAMS = {
-    "type": "object", "minProperties": 1,
-    "allOf": [{"additionalProperties": False,
-               "properties": {"reports": SQL_STREAM, "responses": SQL_STREAM}}],
-}
+SQL_STREAMS = _streams(SQL_STREAM)

@@ -27,10 +27,7 @@ def insert(session, table):
 
 def claim(session, stmt, of=None):
     """stmt, locking the rows it selects and skipping rows another worker has locked."""
-    if not is_postgresql(session):
-        return stmt
-    return stmt.with_for_update(skip_locked=True, of=of) if of is not None \
-        else stmt.with_for_update(skip_locked=True)
+    return stmt.with_for_update(skip_locked=True, of=of) if is_postgresql(session) else stmt
 
 
 def transaction_lock(session, key: str) -> None:

@@ -54,7 +54,7 @@ def _share(per_subscription, probe_after, leased_n):
                    else_=per_subscription) - sa.func.coalesce(leased_n, 0)
 
 
-def claimable(now, per_subscription: int, probe_after: int, exclude=(), per_row=False):
+def claimable(now, per_subscription: int, probe_after: int, exclude=None, per_row=False):
     """The ids of due deliveries within each subscription's share: not more in flight
     (leased by any worker) than per_subscription, one at a time while its circuit is
     half-open (probe_after failures in a row), none while it is open, none behind an
@@ -82,10 +82,8 @@ def claimable(now, per_subscription: int, probe_after: int, exclude=(), per_row=
                     WebhookSubscription.id == WebhookDelivery.subscription_id)
               .outerjoin(leased, leased.c.sid == WebhookDelivery.subscription_id)
               .where(*_filters(now), *_open(now)))
-    if exclude is not None and not isinstance(exclude, (list, tuple)):
+    if exclude is not None:  # ids, or an expanding bind parameter
         ranked = ranked.where(WebhookDelivery.subscription_id.not_in(exclude))
-    elif exclude:
-        ranked = ranked.where(WebhookDelivery.subscription_id.not_in(list(exclude)))
     ranked = ranked.subquery("ranked")
     return sa.select(ranked.c.id).where(ranked.c.rank <= ranked.c.share)
 
@@ -105,10 +103,8 @@ def _claimable_per_subscription(now, per_subscription, probe_after, exclude):
              .limit(share).lateral("first"))
     stmt = (sa.select(first.c.id).select_from(WebhookSubscription)
             .join(leased, sa.true()).join(first, sa.true()).where(*_open(now)))
-    if exclude is not None and not isinstance(exclude, (list, tuple)):
+    if exclude is not None:  # ids, or an expanding bind parameter
         stmt = stmt.where(WebhookSubscription.id.not_in(exclude))
-    elif exclude:
-        stmt = stmt.where(WebhookSubscription.id.not_in(list(exclude)))
     return stmt
 
 
