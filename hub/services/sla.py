@@ -120,9 +120,11 @@ def lineage(session, agency_code) -> tuple:
 
 def subtree(session, agency_code) -> set:
     """The agency and every agency below it: those whose clocks its settings govern."""
-    children: dict = {}
-    for code, parent in session.execute(sa.select(Agency.code, Agency.parent_code)):
-        children.setdefault(parent, []).append(code)
+    memo = _memo(session, "children")  # the whole tree, read once per transaction
+    if not memo:
+        for code, parent in session.execute(sa.select(Agency.code, Agency.parent_code)):
+            memo.setdefault(parent, []).append(code)
+    children = memo
     found, stack = {agency_code}, [agency_code]
     while stack:
         for child in children.get(stack.pop(), ()):
