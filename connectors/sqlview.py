@@ -147,9 +147,11 @@ class SqlViewConnector(ReadOnly):
         """A database failure in words that carry none of the database's own: its
         messages can quote row values, host names and the server's configuration."""
         orig = getattr(exc, "orig", exc)
-        code = getattr(orig, "sqlstate", None) or (
-            orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int)
-            else None)
+        # MariaDB's own error number says more than its SQLSTATE (42000 is any syntax or
+        # access error there); PostgreSQL has only the SQLSTATE.
+        number = orig.args[0] if getattr(orig, "args", None) and \
+            isinstance(orig.args[0], int) else None
+        code = number or getattr(orig, "sqlstate", None)
         text = str(orig).lower()
         where = f" (error {code})" if code else ""
         if code == "57014" or code in (3024, 1969) or "statement timeout" in text:
@@ -162,6 +164,11 @@ class SqlViewConnector(ReadOnly):
         if code == "25006" or code == 1792 or "read-only" in text or "read only" in text:
             return ConnectorError("the local database refused a write (the connector's "
                                   f"session is read-only){where}", retryable=False)
+        if code in ("42501", 1142, 1143) or "permission denied" in text or \
+                "command denied" in text:
+            return ConnectorError("the local database does not let the source's account "
+                                  f"read a stream's table or view{where}; ask the local "
+                                  "administrator to grant it SELECT", retryable=False)
         if isinstance(exc, (sa.exc.ProgrammingError, sa.exc.DataError)) or \
                 "does not exist" in text or "unknown column" in text:
             return ConnectorError("the local database rejected a stream's query (a table, "

@@ -4,9 +4,9 @@ rows changed while a sync reads, a clock up to ten minutes off either way), inte
 with syncs, the hub holds exactly the local state after at most one reconciliation, with
 every report and response once.
 
-A seeded random loop over real databases (a scratch PostgreSQL database per schema
-variant, the hub on the test backend): HUB_RECONCILE_CASES raises the number of cases,
-HUB_RECONCILE_SEED replays one failing seed."""
+A seeded random loop over real databases (a scratch database per schema variant, in
+PostgreSQL and in MariaDB, the hub on the test backend): HUB_RECONCILE_CASES raises the
+number of cases, HUB_RECONCILE_SEED replays one failing seed."""
 import os
 import random
 from datetime import date, datetime, timedelta, timezone
@@ -29,13 +29,16 @@ WORDS = ("jalan", "rusak", "lampu", "mati", "sampah", "menumpuk", "banjir", "got
          "tersumbat", "pasar", "sekolah", "parkir", "liar", "air", "keruh")
 
 
-@pytest.fixture(scope="module")
-def sources():
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def sources(request):
+    engine = request.param
+    if engine == "mariadb":
+        ukk.need_mariadb()
     names = {False: f"ukk_prop_{os.getpid()}", True: f"ukk_prop_stamped_{os.getpid()}"}
-    yield {stamped: ukk.create_source(name, stamped=stamped)
+    yield {stamped: ukk.create_source(name, stamped=stamped, engine=engine)
            for stamped, name in names.items()}
     for name in names.values():
-        ukk.drop_source(name)
+        ukk.drop_source(name, engine=engine)
 
 
 class Office:
@@ -70,8 +73,9 @@ class Office:
 
     def complain(self):
         ident = max(self.reports) + 1
-        ukk.execute(self.url, "INSERT INTO pengaduan VALUES (%s, %s, '3573030508070009', "
-                    "%s, NULL, '0')", ident, self._day(), self._text())
+        ukk.execute(self.url, "INSERT INTO pengaduan (id_pengaduan, tgl_pengaduan, nik, "
+                    "isi_laporan, foto, status) VALUES (%s, %s, '3573030508070009', %s, "
+                    "NULL, '0')", ident, self._day(), self._text())
         self._stamp("pengaduan", "id_pengaduan", ident)
         self.reports[ident] = "0"
 
@@ -93,7 +97,8 @@ class Office:
 
     def reply(self):
         self.replies += 1
-        ukk.execute(self.url, "INSERT INTO tanggapan VALUES (%s, %s, %s, %s, 1)",
+        ukk.execute(self.url, "INSERT INTO tanggapan (id_tanggapan, id_pengaduan, "
+                    "tgl_tanggapan, tanggapan, id_petugas) VALUES (%s, %s, %s, %s, 1)",
                     self.replies, self.rng.choice(sorted(self.reports)), self._day(),
                     f"Tanggapan {self.replies}: {self._text()}")
         self._stamp("tanggapan", "id_tanggapan", self.replies)

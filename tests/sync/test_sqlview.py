@@ -15,6 +15,7 @@ from hub.models import Connector, Report, ReportExternalRef, Response, SyncRun
 from hub.sync import files, registry
 from hub.sync.runner import run_connector
 from tests.conftest import ADMIN_URL
+from tests.sync import ukk
 
 JSS_FILE = Path(__file__).resolve().parents[2] / \
     "mappings/kota-yogyakarta/jogja-smart-service.yaml"
@@ -215,19 +216,11 @@ def test_bad_rows_are_reported_and_the_rest_arrive(app, local_pg):
 
 # --- MariaDB ---------------------------------------------------------------------------
 
-MARIADB_URL = os.environ.get("HUB_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
-
-
 @pytest.fixture
 def local_mariadb():
-    pymysql = pytest.importorskip("pymysql", reason="pymysql is not installed")
-    url = sa.make_url(MARIADB_URL)
-    try:
-        conn = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                               password=url.password or "", database=url.database,
-                               autocommit=True, connect_timeout=3)
-    except pymysql.err.OperationalError as exc:
-        pytest.skip(f"MariaDB is not reachable at {MARIADB_URL}: {exc}")
+    ukk.need_mariadb()
+    url = sa.make_url(ukk.MARIADB_URL)
+    conn = ukk.mariadb_connection()
     suffix = os.getpid()
     tables = (f"pengaduan_{suffix}", f"tindak_lanjut_{suffix}")
     with conn.cursor() as cur:

@@ -1,5 +1,9 @@
 """The common "pengaduan masyarakat" schema (no last-modified column), loaded from the
-real MariaDB dump into a scratch PostgreSQL database, and a SQL connector reading it."""
+real MariaDB dump into a scratch database (PostgreSQL, or MariaDB itself, where the dump
+comes from), and a SQL connector reading it.
+
+A source is named by its URL: postgresql://... or mysql://...; every helper here takes
+that URL and speaks the database's own dialect."""
 import os
 import re
 from pathlib import Path
@@ -16,6 +20,11 @@ if not DUMP.exists():  # a checkout elsewhere: the copy next to the worktrees
     DUMP = Path(__file__).resolve().parents[3] / "shared/realworld/fixtures/sql" / \
         "ukk_pengaduanmasyarakat.sql"
 READER = f"ukk_reader_{os.getpid()}"
+MARIADB_URL = os.environ.get("HUB_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
+# Set by `make test`, which starts MariaDB: there, an unreachable server fails the tests
+# instead of skipping them.
+REQUIRE_MARIADB = os.environ.get("HUB_TEST_REQUIRE_MARIADB") == "1"
+TABLES = ("masyarakat", "pengaduan", "petugas", "tanggapan")
 STATUS = {"0": "received", "proses": "in_progress", "selesai": "resolved"}
 
 
@@ -41,9 +50,60 @@ def admin():
     return sa.make_url(ADMIN_URL).set(drivername="postgresql")
 
 
-def create_source(name: str, *, stamped: bool = False) -> str:
+def mariadb_statements(dump: str) -> list[str]:
+    """The dump's statements as a MariaDB server takes them one by one: its tables and
+    rows, with the collation of MariaDB 11 (uca1400) spelled as older servers know it."""
+    out = []
+    for statement in re.split(r";\s*\n", dump):
+        lines = [ln for ln in statement.splitlines()
+                 if ln.strip() and not ln.lstrip().startswith(("--", "/*"))]
+        text = "\n".join(lines).strip()
+        if text.upper().startswith(("CREATE TABLE", "INSERT INTO")):
+            out.append(text.replace("utf8mb4_uca1400_ai_ci", "utf8mb4_unicode_ci"))
+    return out
+
+
+def is_mariadb(url: str) -> bool:
+    return sa.make_url(url).get_backend_name() in ("mysql", "mariadb")
+
+
+def mariadb_connection(url=None, database=None):
+    import pymysql
+    target = sa.make_url(url or MARIADB_URL)
+    return pymysql.connect(host=target.host, port=target.port or 3306,
+                           user=target.username, password=target.password or "",
+                           database=database or target.database, autocommit=True,
+                           connect_timeout=3)
+
+
+def mariadb_reachable() -> str | None:
+    """None when MariaDB answers, else why not."""
+    try:
+        import pymysql
+    except ImportError:
+        return "pymysql is not installed"
+    try:
+        mariadb_connection().close()
+    except pymysql.err.OperationalError as exc:
+        return f"MariaDB is not reachable at {MARIADB_URL}: {exc}"
+    return None
+
+
+def need_mariadb() -> None:
+    """Skip a MariaDB test where no server answers; under `make test`, which starts one,
+    fail it instead (a skip there would hide a lost test)."""
+    import pytest
+    if why := mariadb_reachable():
+        if REQUIRE_MARIADB:
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def create_source(name: str, *, stamped: bool = False, engine: str = "postgresql") -> str:
     """A scratch database holding the dump (plus, `stamped`, a last-modified column the
     app sets from its own clock), readable by a SELECT-only role; returns its URL."""
+    if engine == "mariadb":
+        return _create_mariadb_source(name, stamped=stamped)
     with psycopg.connect(admin().render_as_string(False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -60,7 +120,33 @@ def create_source(name: str, *, stamped: bool = False) -> str:
     return url
 
 
-def drop_source(name: str) -> None:
+def _create_mariadb_source(name: str, *, stamped: bool) -> str:
+    conn = mariadb_connection()
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        cur.execute(f"USE `{name}`")
+        for statement in mariadb_statements(DUMP.read_text(encoding="utf-8")):
+            cur.execute(statement)
+        if stamped:
+            cur.execute("ALTER TABLE pengaduan ADD COLUMN diubah datetime")
+            cur.execute("ALTER TABLE tanggapan ADD COLUMN diubah datetime")
+            cur.execute("UPDATE pengaduan SET diubah = tgl_pengaduan")
+        cur.execute(f"CREATE USER IF NOT EXISTS '{READER}'@'%'")
+        # Per table, not per database, so that a test can take one table away.
+        for table in TABLES:
+            cur.execute(f"GRANT SELECT ON `{name}`.`{table}` TO '{READER}'@'%'")
+    conn.close()
+    return sa.make_url(MARIADB_URL).set(database=name).render_as_string(False)
+
+
+def drop_source(name: str, engine: str = "postgresql") -> None:
+    if engine == "mariadb":
+        conn = mariadb_connection()
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+        return
     with psycopg.connect(admin().render_as_string(False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -70,9 +156,34 @@ def reader_url(url: str) -> str:
 
 
 def execute(url, sql, *params):
+    if is_mariadb(url):
+        conn = mariadb_connection(url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params or None)
+                return list(cur.fetchall()) if cur.description else None
+        finally:
+            conn.close()
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(sql, params)
         return cur.fetchall() if cur.description else None
+
+
+def revoke(url: str, table: str) -> None:
+    """The local administrator takes the reader's access to one table away."""
+    if is_mariadb(url):
+        database = sa.make_url(url).database
+        execute(url, f"REVOKE SELECT ON `{database}`.`{table}` FROM '{READER}'@'%'")
+    else:
+        execute(url, f'REVOKE SELECT ON {table} FROM "{READER}"')
+
+
+def grant(url: str, table: str) -> None:
+    if is_mariadb(url):
+        database = sa.make_url(url).database
+        execute(url, f"GRANT SELECT ON `{database}`.`{table}` TO '{READER}'@'%'")
+    else:
+        execute(url, f'GRANT SELECT ON {table} TO "{READER}"')
 
 
 def document(cid: str, source: str, *, stamped: bool = False, page_size: int = 4,
