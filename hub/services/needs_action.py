@@ -31,14 +31,24 @@ REPORTS_SHOWN = 10
 # The sync engine's and the connectors' own words (connectors/http.py, hub/egress.py,
 # hub/sync/runner.py), from the most specific: each maps to a sentence and what to do.
 _CAUSES = (
-    ("auth", re.compile(r"refused .*\(http 40[13]\b|check the connector's secrets")),
+    ("auth", re.compile(r"refused .*\(http 40[13]\b|check the connector's secrets|"
+                        r"refused the source's credentials")),
+    ("permission", re.compile(r"does not let the source's account read")),
+    ("query", re.compile(r"rejected a stream's query|is not a plain column|"
+                         r"the query must be one statement")),
     ("destination", re.compile(
         r"is not a destination|is not among the hosts the operator allows|"
         r"only http and https urls|credentials in the url|not a valid url|"
         r"the url has no host")),
-    ("unreachable", re.compile(r"cannot reach|did not answer within")),
+    ("unreachable", re.compile(r"cannot reach|did not answer within|"
+                               r"cannot use the local database|a query ran longer than")),
     ("server_error", re.compile(r"failed \(http (5\d\d|429)\b")),
     ("rejected", re.compile(r"rejected the request")),
+    ("bad_answer", re.compile(r"answered with invalid|answered neither|unexpected answer|"
+                              r"expected a list|is not a list|could not be parsed|"
+                              r"answered without")),
+    ("paging", re.compile(r"repeats (the )?(records|items|complaints)|more than max_pages")),
+    ("file", re.compile(r"recap file .* not found|inbox folder .* not found")),
     ("unseen", re.compile(r"not everything was read")),
     ("hub", re.compile(r"the hub's database|the hub stopped this run|another worker took "
                        r"over|the worker running it stopped")),
@@ -66,6 +76,32 @@ def cause_of(text: str | None) -> str | None:
         if pattern.search(lowered):
             return cause
     return "other"
+
+
+_CIRCUIT = re.compile(r"^paused after (\d+) failed run\(s\) in a row; last error: (.*)$", re.S)
+_BY_PERSON = re.compile(r"^paused by (.+)$")
+
+
+@dataclass(frozen=True)
+class PauseReason:
+    """Why a connector is paused, told apart: `circuit` (the hub paused it after
+    `failures` failed runs, `error` the last), `person` (paused from the UI or API
+    without a reason, `who` did it) or `words` (the reason a person typed)."""
+    kind: str
+    failures: int = 0
+    error: str = ""
+    who: str = ""
+
+
+def pause_of(conn: Connector) -> PauseReason:
+    """The runner and the pause actions write these reasons (hub/sync/runner.py,
+    hub/ui/views.py, hub/api/connectors.py); anything else is a person's own words."""
+    text = conn.paused_reason or ""
+    if match := _CIRCUIT.match(text):
+        return PauseReason("circuit", failures=int(match.group(1)), error=match.group(2))
+    if match := _BY_PERSON.match(text):
+        return PauseReason("person", who=match.group(1))
+    return PauseReason("words")
 
 
 def problem_of(conn: Connector) -> ConnectorProblem | None:
