@@ -41,7 +41,14 @@ from hub.sync import registry
 from hub.sync.inbound import RecordApplier, record_to_json
 from hub.sync.lease import acquire_lease, release_lease, renew_lease, worker_name
 from hub.sync.mapping import MappingSet
-from hub.sync.runner import COUNT_KEYS, ReadPage, _apply, close_abandoned, stopped_by
+from hub.sync.runner import (
+    COUNT_KEYS,
+    ReadPage,
+    _apply,
+    built,
+    close_abandoned,
+    stopped_by,
+)
 
 log = logging.getLogger(__name__)
 # missing: records the hub did not have; changed: records whose fields differed and were
@@ -133,7 +140,7 @@ def reconcile_connector(connector_id: str, trigger: str = "manual", owner: str |
     counts = dict(run.counts)
     error, unseen, complete = None, [], set()
     try:
-        connector = registry.build(conn)
+        connector = built(conn)
         seen: dict[str, set] = {}
         for stream in connector.streams:
             gaps = _reconcile_stream(conn, connector, stream, counts, run_id, owner,

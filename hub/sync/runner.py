@@ -43,6 +43,16 @@ def backoff_seconds(streak: int, base: int) -> float:
 
 
 @sqlite.writing()
+def built(conn):
+    """The connector for a row, told what the hub holds open from it: a source that
+    re-reads those by id (LAPOR!, whose listing drops a complaint forwarded away) finds
+    their fate in a sync's read and in a reconciliation's full read alike."""
+    connector = registry.build(conn)
+    if hasattr(connector, "recheck"):
+        connector.recheck(unsettled_ids(db.session, conn))
+    return connector
+
+
 def run_connector(connector_id: str, trigger: str = "schedule", owner: str | None = None):
     """Run one sync; returns the SyncRun id, or None when another worker holds the lease."""
     owner = owner or worker_name()
@@ -63,9 +73,7 @@ def run_connector(connector_id: str, trigger: str = "schedule", owner: str | Non
     error, retryable = None, True
     unseen: list[str] = []  # what a stream could not see: the run is then not succeeded
     try:
-        connector = registry.build(conn)
-        if hasattr(connector, "recheck"):  # it re-reads by id what the hub holds open
-            connector.recheck(unsettled_ids(db.session, conn))
+        connector = built(conn)
         replay_held(conn, counts, run_id, owner)
         for stream in connector.streams:
             unseen += _read_stream(conn, connector, stream, counts, run_id, owner)

@@ -576,3 +576,27 @@ def test_a_misspelt_lapor_key_is_refused_by_name(app):
         assert manifest.problems("lapor", {**config, "submit_fromat": None,
                                            "submit_format": "yaml"})[0].startswith(
             "connector.config.submit_format: 'yaml' is not one of")
+
+
+def test_a_reconciliation_asks_by_id_for_what_left_the_listing(app, lapor, run_sync,
+                                                              connector):
+    """The full comparison reads the listing and, like a sync, asks by id for the
+    complaints the hub holds open that it no longer shows: forwarded ones follow to their
+    agency (not counted gone), and nothing else is written."""
+    from hub.sync.reconcile import reconcile_connector
+    road = lapor.complaint(institution_id=340401, status="terdisposisi", category_id=11)
+    stays = lapor.complaint(institution_id=340403, status="proses", category_id=31)
+    assert run_sync()["counts"]["created"] == 2
+    before = _dispositions(app)
+    lapor.forward(road["tracking_id"], 3402)
+    with app.app_context():
+        run = db.session.get(SyncRun, reconcile_connector(connector, "manual"))
+        status, counts = run.status, dict(run.counts)
+    assert status == "succeeded", (status, counts)
+    assert (counts["changed"], counts["missing"], counts["gone"]) == (1, 0, 0), counts
+    one = _hub_report(app, road["tracking_id"])
+    assert (one["agency"], one["status"]) == ("kab-bantul", "dispositioned")
+    assert _dispositions(app) == before + 1
+    assert _hub_report(app, stays["tracking_id"])["agency"] == "kab-sleman.dinkes"
+    _unchanged(run_sync())
+    assert lapor.store.posts == {"complaints": 0, "followups": 0, "status": 0}
