@@ -23,7 +23,7 @@ from hub.errors import Problem, settle_unexpected
 from hub.extensions import db
 from hub.models import Connector
 from hub.services import access, needs_action
-from hub.ui import i18n
+from hub.ui import held, i18n
 from hub.ui import sessions as ui_sessions
 
 # Templates live in hub/templates/ui and CSS/JS in hub/static (the app's own folders).
@@ -53,6 +53,7 @@ def _configure(state):
     app.jinja_env.globals["has_t"] = i18n.has
     app.jinja_env.globals["cause_of"] = needs_action.cause_of
     app.jinja_env.globals["pause_of"] = needs_action.pause_of
+    app.jinja_env.globals["held_detail"] = held.detail
     app.jinja_env.filters["dt"] = _format_dt
     app.jinja_env.filters["num"] = i18n.number
     app.jinja_env.filters["pct"] = i18n.percent

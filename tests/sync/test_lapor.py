@@ -302,6 +302,13 @@ def _held(app):
                 for h in db.session.execute(sa.select(HeldRecord)).scalars()}
 
 
+def _told(app, detail):
+    """What the officer's pages say of a hold's detail (None: shown as the engine wrote it)."""
+    from hub.ui import held
+    with app.test_request_context():
+        return held.detail(detail)
+
+
 def _dispositions(app):
     return _count(app, ReportEvent, ReportEvent.type == "report.dispositioned")
 
@@ -344,6 +351,8 @@ def test_a_forwarded_complaint_follows_to_its_agency_or_is_held(app, lapor, run_
     assert held[ministry["tracking_id"]]["missing"] == [{"field": "unit", "value": "1"}]
     assert "Kementerian PANRB" in held[ministry["tracking_id"]]["detail"]
     assert "forward_agencies" in held[ministry["tracking_id"]]["detail"]
+    told = _told(app, held[ministry["tracking_id"]]["detail"])
+    assert "tidak sesuai dengan instansi mana pun" in told and "Kementerian PANRB" in told
     assert _hub_report(app, stays["tracking_id"])["agency"] == "kab-sleman.dinkes"
     # A second run changes nothing: no new disposition, the same hold, nothing pushed.
     _unchanged(run_sync())
@@ -392,6 +401,7 @@ def test_a_complaint_no_longer_shown_at_all_is_held_for_an_officer(app, lapor, r
     held = _held(app)[road["tracking_id"]]
     assert held["reason"] == "forwarded" and held["missing"] == []
     assert "no longer shows" in held["detail"]
+    assert "Cari tahu ke mana laporan itu pergi" in _told(app, held["detail"])
     _unchanged(run_sync())
     assert _dispositions(app) == 0
     # The officer learns where it went and dispositions it there: the hold clears.
@@ -428,6 +438,7 @@ def test_a_held_complaint_forwarded_away_says_so(app, lapor, run_sync):
     assert run["status"] == "succeeded", run
     held = _held(app)[odd["tracking_id"]]
     assert held["reason"] == "forwarded" and "Discard it" in held["detail"]
+    assert "Buang catatan ini" in _told(app, held["detail"])
     assert _count(app, Report) == 0
     _unchanged(run_sync())
 

@@ -80,3 +80,30 @@ def test_pause_reasons_are_told_apart():
     assert pause_of(Row("paused by ops-client")).who == "ops-client"
     assert pause_of(Row("Server aplikasi lokal sedang dipindah")).kind == "words"
     assert pause_of(Row(None)).kind == "words"
+
+
+def test_held_records_are_explained_with_the_engine_words_behind(app, officer, client,
+                                                                 make_user):
+    from hub.models import HeldRecord
+    _connector(app, "simda", "kab-sleman")
+    refused = "Invalid report. title: Shorter than minimum length 1."
+    with app.app_context():
+        for n, (stream, reason, detail) in enumerate((
+                ("responses", "waiting", "its report has not reached the hub yet"),
+                ("reports", "error", refused),
+                ("reports", "unmapped", None))):
+            db.session.add(HeldRecord(connector_id="simda", stream=stream,
+                                      external_id=f"H-{n}", record={"fields": {}},
+                                      reason=reason, missing=[], detail=detail))
+        db.session.commit()
+    html = _html(officer, "/ui/connectors/simda")
+    held = re.search(r'<table id="held">.*?</table>', html, re.S).group(0)
+    shown = _outside_details(held)
+    assert "Laporannya belum masuk ke hub" in shown
+    assert "Hub menolak catatan ini" in shown and refused not in shown
+    assert refused in held  # behind Rincian teknis
+    assert "has not reached the hub" not in shown
+    make_user("officer@slemankab.go.id", "kab-sleman")
+    assert login(client, "officer@slemankab.go.id", lang="en").status_code == 302
+    english = _outside_details(_html(client, "/ui/connectors/simda"))
+    assert "Its report has not reached the hub yet; this response comes in" in english
