@@ -107,3 +107,27 @@ def test_held_records_are_explained_with_the_engine_words_behind(app, officer, c
     assert login(client, "officer@slemankab.go.id", lang="en").status_code == 302
     english = _outside_details(_html(client, "/ui/connectors/simda"))
     assert "Its report has not reached the hub yet; this response comes in" in english
+
+
+def test_a_runs_failed_records_say_which_side_must_fix_them(app, officer):
+    from hub.models import SyncRecordError
+    _connector(app, "simda", "kab-sleman")
+    with app.app_context():
+        run = SyncRun(connector_id="simda", trigger="manual", status="succeeded",
+                      started_at=utcnow(), ended_at=utcnow(), counts={"failed": 2})
+        db.session.add(run)
+        db.session.flush()
+        for ext, reason in (("A-1", "unreadable record: tanggal '31/02/2026' is no date"),
+                            (None, "Invalid report. body: Length must be between 1 and "
+                                   "20000.")):
+            db.session.add(SyncRecordError(run_id=run.id, connector_id="simda",
+                                           stream="reports", external_id=ext,
+                                           reason=reason, payload={}))
+        db.session.commit()
+    html = _html(officer, "/ui/connectors/simda")
+    failed = re.search(r'<tr class="record-errors">.*?</tr>', html, re.S).group(0)
+    shown = _outside_details(failed)
+    assert "A-1: tidak dapat dibaca dari aplikasi lokal" in shown
+    assert "ditolak hub karena isinya tidak memenuhi aturan laporan" in shown
+    assert "unreadable record" not in shown and "Invalid report" not in shown
+    assert "is no date" in failed and "Length must be between" in failed
