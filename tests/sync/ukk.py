@@ -171,19 +171,19 @@ def execute(url, sql, *params):
 
 def revoke(url: str, table: str) -> None:
     """The local administrator takes the reader's access to one table away."""
-    if is_mariadb(url):
-        database = sa.make_url(url).database
-        execute(url, f"REVOKE SELECT ON `{database}`.`{table}` FROM '{READER}'@'%'")
-    else:
-        execute(url, f'REVOKE SELECT ON {table} FROM "{READER}"')
+    _privilege(url, "REVOKE SELECT ON {} FROM {}", table)
 
 
 def grant(url: str, table: str) -> None:
+    _privilege(url, "GRANT SELECT ON {} TO {}", table)
+
+
+def _privilege(url: str, statement: str, table: str) -> None:
     if is_mariadb(url):
-        database = sa.make_url(url).database
-        execute(url, f"GRANT SELECT ON `{database}`.`{table}` TO '{READER}'@'%'")
+        where = f"`{sa.make_url(url).database}`.`{table}`"
+        execute(url, statement.format(where, f"'{READER}'@'%'"))
     else:
-        execute(url, f'GRANT SELECT ON {table} TO "{READER}"')
+        execute(url, statement.format(table, f'"{READER}"'))
 
 
 def document(cid: str, source: str, *, stamped: bool = False, page_size: int = 4,
