@@ -13,7 +13,7 @@ from hub.errors import Problem, flatten_errors
 from hub.models import HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef, utcnow
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
-from hub.services import events, lifecycle, sla, source_systems
+from hub.services import events, ingest_plan, lifecycle, sla, source_systems
 from hub.services import reports as report_service
 from hub.services.reports import Actor
 from hub.services.responses import add_response
@@ -158,7 +158,7 @@ class RecordApplier:
                                               rec["external_id"])
         data = self._load(SOURCE_REPORT, payload if existing else
                           {**payload, "agency": unit or self.conn.agency_code})
-        _, result = report_service.upsert_from_source(
+        _, result = ingest_plan.upsert_one(
             self.session, self.conn.system, rec["external_id"], data, self.actor,
             raw_payload=payload, newer_only=not self.present_state)
         return result
