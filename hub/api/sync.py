@@ -173,22 +173,14 @@ def _normalise_systems(operations) -> None:
 
 
 def _claim_systems(operations) -> set:
-    """Check the writer's claim on each source system and lock it once, outside the
-    per-item savepoints, so a rolled-back item cannot take the check or the lock with
-    it. Returns the systems the caller may write under."""
+    """The well-formed system names the batch upserts under that the caller may write
+    under, each checked and locked once (ingest_plan.claim_systems)."""
     systems = {op.get("system") for op in operations
                if isinstance(op, dict) and op.get("op") == "upsert_report"}
-    claimed = set()
-    for system in sorted(s for s in systems if isinstance(s, str)):
-        if EXTERNAL_REF.validate({"system": system, "external_id": "x"}):
-            continue  # the items themselves report the bad name
-        try:
-            source_systems.check_writer(db.session, system, current_principal())
-        except Problem:
-            continue  # each item of an unclaimed or foreign system fails with the 403
-        report_service.lock_source_system(db.session, system)
-        claimed.add(system)
-    return claimed
+    # A bad name is left to its items, which report it.
+    named = [s for s in systems if isinstance(s, str)
+             and not EXTERNAL_REF.validate({"system": s, "external_id": "x"})]
+    return ingest_plan.claim_systems(db.session, named, current_principal())
 
 
 def _failure(problem: Problem) -> dict:

@@ -185,6 +185,22 @@ def copies(session, keys: list, *, lock: bool = False) -> dict:
     return out
 
 
+def claim_systems(session, systems, principal) -> set:
+    """Check the writer's claim on each source system and lock it once, in name order,
+    before any record's savepoint, so a rolled-back record cannot take the check or the
+    lock with it. Returns the systems the principal may write under; a record of any
+    other fails on its own with the 403 (the ORM writer checks again)."""
+    claimed = set()
+    for system in sorted(systems):
+        try:
+            source_systems.check_writer(session, system, principal)
+        except Problem:
+            continue
+        report_service.lock_source_system(session, system)
+        claimed.add(system)
+    return claimed
+
+
 # --- the bulk writer ---------------------------------------------------------------------
 
 # What makes a creation together fail as a whole, so that its records go one by one: a
