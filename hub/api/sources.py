@@ -8,8 +8,7 @@ from hub.errors import Problem
 from hub.extensions import db
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ExternalRefSchema, ReportOutSchema, SourceReportInSchema
-from hub.services import reports as report_service
-from hub.services import source_systems
+from hub.services import ingest_plan, source_systems
 from hub.services.idempotency import transactional
 from hub.services.representations import report_dict
 
@@ -54,7 +53,7 @@ def upsert(data, system, external_id):
     if not isinstance(raw, dict):
         raise Problem(400, "Malformed JSON", "The request body must be a JSON object.",
                       slug="malformed-json")
-    report, result = report_service.upsert_from_source(
+    report, result = ingest_plan.upsert_one(
         db.session, system, external_id, data, actor(system), raw_payload=raw,
         if_match=request.headers.get("If-Match"))
     db.session.flush()

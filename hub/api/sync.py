@@ -1,13 +1,9 @@
 """POST /sync/batches: up to 1000 operations, each succeeding or failing on its own."""
 import logging
-from collections import Counter
-from types import SimpleNamespace
 
-import psycopg
-import sqlalchemy as sa
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from hub.api import plainjson
 from hub.api.common import BEARER, actor
@@ -16,7 +12,6 @@ from hub.auth import current_principal, require
 from hub.errors import Problem, database_unavailable, validation_problem
 from hub.extensions import db
 from hub.input_guard import checks_items_alone, find_nul, nul_problem
-from hub.models import Report, ReportExternalRef
 from hub.schemas.fastload import FastLoad
 from hub.schemas.fields import Choice, Text
 from hub.schemas.reports import (
@@ -25,11 +20,10 @@ from hub.schemas.reports import (
     SourceReportInSchema,
     StatusChangeSchema,
 )
-from hub.services import access, events, ingest, source_systems
+from hub.services import access, events, ingest_plan, source_systems
 from hub.services import reports as report_service
 from hub.services.idempotency import transactional
 from hub.services.responses import add_response
-from hub.services.tracking import reserve_tracking_ids
 
 log = logging.getLogger(__name__)
 blp = Blueprint("sync", __name__, description="Batched sync for connectors and local systems")
@@ -124,19 +118,25 @@ def _target(op: dict):
                                          "or `report_ref`"]})
 
 
+def _upsert_fields(op: dict) -> dict:
+    """The loaded report fields of an upsert_report operation; a Problem if it is not
+    one."""
+    if not op.get("system") or not op.get("external_id") or \
+            not isinstance(op.get("report"), dict):
+        raise validation_problem({"_schema": ["upsert_report needs system, external_id "
+                                              "and a report object"]})
+    check_ref(op["system"], op["external_id"])
+    return _load(SOURCE_REPORT, op["report"])
+
+
 def _run(raw: dict) -> dict:
     if not isinstance(raw, dict):
         raise validation_problem({"_schema": ["each operation must be a JSON object"]})
     op = _load(OPERATION, raw)
     kind = op["op"]
     if kind == "upsert_report":
-        if not op.get("system") or not op.get("external_id") or \
-                not isinstance(op.get("report"), dict):
-            raise validation_problem({"_schema": ["upsert_report needs system, external_id "
-                                                  "and a report object"]})
-        check_ref(op["system"], op["external_id"])
-        data = _load(SOURCE_REPORT, op["report"])
-        report, result = report_service.upsert_from_source(
+        data = _upsert_fields(op)
+        report, result = ingest_plan.upsert_one(
             db.session, op["system"], op["external_id"], data, actor(op["system"]),
             raw_payload=op["report"])
         status = 201 if result == "created" else 200
@@ -173,22 +173,14 @@ def _normalise_systems(operations) -> None:
 
 
 def _claim_systems(operations) -> set:
-    """Check the writer's claim on each source system and lock it once, outside the
-    per-item savepoints, so a rolled-back item cannot take the check or the lock with
-    it. Returns the systems the caller may write under."""
+    """The well-formed system names the batch upserts under that the caller may write
+    under, each checked and locked once (ingest_plan.claim_systems)."""
     systems = {op.get("system") for op in operations
                if isinstance(op, dict) and op.get("op") == "upsert_report"}
-    claimed = set()
-    for system in sorted(s for s in systems if isinstance(s, str)):
-        if EXTERNAL_REF.validate({"system": system, "external_id": "x"}):
-            continue  # the items themselves report the bad name
-        try:
-            source_systems.check_writer(db.session, system, current_principal())
-        except Problem:
-            continue  # each item of an unclaimed or foreign system fails with the 403
-        report_service.lock_source_system(db.session, system)
-        claimed.add(system)
-    return claimed
+    # A bad name is left to its items, which report it.
+    named = [s for s in systems if isinstance(s, str)
+             and not EXTERNAL_REF.validate({"system": s, "external_id": "x"})]
+    return ingest_plan.claim_systems(db.session, named, current_principal())
 
 
 def _failure(problem: Problem) -> dict:
@@ -204,9 +196,8 @@ def _refused_by_database(error) -> dict:
 
 
 # What a database refuses about one item's values (a value too long for its column, a
-# character it cannot store). The bulk insert talks to psycopg directly (COPY), so its
-# own exceptions are caught too; a lost connection (OperationalError) is not among them.
-ITEM_DATA_ERRORS = (DataError, psycopg.DataError)
+# character it cannot store); a lost connection (OperationalError) is not among them.
+ITEM_DATA_ERRORS = ingest_plan.ITEM_DATA_ERRORS
 
 
 def _conflict() -> dict:
@@ -237,148 +228,47 @@ def _nul_items(operations) -> dict:
     return out
 
 
-def _bulk_creates(operations, claimed: set, skip=()) -> dict:
-    """Create the batch's brand-new reports together; returns {index: outcome}.
-
-    Only upserts of a claimed system whose (system, external_id) is new to the hub and
-    first in the batch qualify; everything else is left to the per-item path. The system
-    locks taken by _claim_systems keep the "new" check true until commit. If the bulk
-    insert fails as a whole, nothing of it stays and every item takes the per-item path.
-    """
-    candidates = []
-    seen = set()
+def _together(operations, claimed: set, done: dict) -> dict:
+    """{index: outcome} of the upserts that the ingest use case applies together
+    (ingest_plan.apply_together: new reports in one insert per table, replays and stale
+    copies answered from what the hub holds). Only upserts of a claimed system qualify;
+    the others, and whatever the plan leaves, run one by one, in order."""
+    picked = []
     for index, raw in enumerate(operations):
-        if index in skip or not isinstance(raw, dict) or raw.get("op") != "upsert_report" \
-                or raw.get("system") not in claimed or not isinstance(raw.get("report"), dict):
+        if index in done or not isinstance(raw, dict) or raw.get("op") != "upsert_report" \
+                or raw.get("system") not in claimed or type(raw.get("external_id")) is not str \
+                or not isinstance(raw.get("report"), dict):
             continue
-        key = (raw["system"], raw.get("external_id"))
-        if key in seen or not isinstance(key[1], str):
-            continue
-        seen.add(key)
-        candidates.append((index, key, raw))
-    if not candidates:
+        try:
+            data = _upsert_fields(_load(OPERATION, raw))
+            record = ingest_plan.Incoming(
+                raw["system"], raw["external_id"],
+                fingerprint=report_service.payload_fingerprint(raw["report"]),
+                source_updated_at=data.get("source_updated_at"), data=data)
+        except Problem as problem:
+            record = ingest_plan.Incoming(raw["system"], raw["external_id"], problem=problem)
+        picked.append((index, record))
+    if not picked:
         return {}
+    # Responses and status changes among the items: their order could decide what a
+    # known record answers, so only creations are taken together.
+    in_order = any(isinstance(raw, dict) and raw.get("op") in ("add_response", "change_status")
+                   for raw in operations)
+    actors = {system: actor(system) for system in claimed}  # one per system, not per item
     # The session itself, not the scoped proxy: the rules read session.info several
     # times per report, and each proxied access looks the session up again.
-    session = db.session()
-    known = ingest.existing_refs(session, [key for _, key, _ in candidates])
-    outcomes, built, built_at = {}, [], []
-    actors = {system: actor(system) for system in claimed}  # one per system, not per item
-    try:
-        with events.savepoint(session):
-            reserve_tracking_ids(session, len(candidates) - len(known))
-            for index, key, raw in candidates:
-                if key in known:
-                    continue
-                try:
-                    _load(OPERATION, raw)
-                    check_ref(*key)
-                    data = _load(SOURCE_REPORT, raw["report"])
-                    built.append(report_service.build_report(
-                        session, data, actors[key[0]], external_ref=key,
-                        status=data.get("status"),
-                        source_updated_at=data.get("source_updated_at"),
-                        payload_hash=report_service.payload_fingerprint(raw["report"])))
-                    built_at.append(index)
-                except Problem as problem:
-                    outcomes[index] = _failure(problem)
-            ingest.insert_built(session, built)
-    except (Problem, IntegrityError, psycopg.IntegrityError) + ITEM_DATA_ERRORS:
-        log.warning("bulk create of %d reports failed; taking them one by one", len(built))
-        return {}
-    for index, (report, _) in zip(built_at, built, strict=False):
-        outcomes[index] = {"status": 201, "result": "created", "id": str(report.id),
-                           "tracking_id": report.tracking_id, "version": report.version}
-    return outcomes
-
-
-def _bulk_replays(operations, claimed: set, done: dict) -> dict:
-    """Answer upserts that change nothing together; returns {index: outcome}.
-
-    A connector's next sync sends many records again as they were. One by one each took
-    a savepoint, a ref lookup and a locked load of the report with its relations. Here
-    the refs and reports of the batch's known records are read, and the reports locked,
-    in three statements per 500, and an item
-    whose copy is older than the hub's (stale) or the very payload it holds (unchanged)
-    is answered as upsert_from_source would answer it, in the same order of checks.
-    Anything else (changed payloads, bad items) is left to the per-item path, as is
-    every record named twice in the batch or whose report another item also names, and
-    the whole batch if it holds responses or status changes: then the order of the items
-    could decide the answer.
-    """
-    if any(isinstance(raw, dict) and raw.get("op") in ("add_response", "change_status")
-           for raw in operations):
-        return {}
-    named = Counter((raw.get("system"), raw.get("external_id")) for raw in operations
-                    if isinstance(raw, dict) and raw.get("op") == "upsert_report")
-    candidates = {}
-    for index, raw in enumerate(operations):
-        if index in done or not isinstance(raw, dict) or raw.get("op") != "upsert_report":
-            continue
-        key = (raw.get("system"), raw.get("external_id"))
-        if key[0] in claimed and type(key[1]) is str and named[key] == 1 and \
-                isinstance(raw.get("report"), dict):
-            candidates[key] = index
-    if not candidates:
-        return {}
-    session = db.session()
-    # Every known record the batch names (not only the candidates), to see which reports
-    # more than one item would touch.
-    held = _held_copies(session, [key for key in named
-                                  if key[0] in claimed and type(key[1]) is str])
-    reports_named = Counter(row.report_id for row in held.values())
+    answers = ingest_plan.apply_together(db.session(), [record for _, record in picked],
+                                         actors.__getitem__, in_order=in_order)
     outcomes = {}
-    for key, row in held.items():
-        if key not in candidates or reports_named[row.report_id] > 1:
-            continue  # named twice, or two records of one report: their order matters
-        index = candidates[key]
-        raw = operations[index]
-        try:
-            _load(OPERATION, raw)
-            check_ref(*key)
-            data = _load(SOURCE_REPORT, raw["report"])
-        except Problem:
-            continue  # the per-item path gives the failure
-        incoming_at = data.get("source_updated_at")
-        if incoming_at is not None and row.source_updated_at is not None \
-                and incoming_at < row.source_updated_at:
-            result = "stale"
-        elif row.payload_hash == report_service.payload_fingerprint(raw["report"]):
-            result = "unchanged"
-        else:
-            continue  # an update: the per-item path
-        outcomes[index] = {"status": 200, "result": result, "id": str(row.report_id),
-                           "tracking_id": row.tracking_id, "version": row.version}
+    for (index, _), answer in zip(picked, answers, strict=True):
+        if isinstance(answer, Problem):
+            outcomes[index] = _failure(answer)
+        elif answer is not None:
+            result, report_id, tracking_id, version = answer
+            outcomes[index] = {"status": 201 if result == "created" else 200,
+                               "result": result, "id": str(report_id),
+                               "tracking_id": tracking_id, "version": version}
     return outcomes
-
-
-def _held_copies(session, keys: list) -> dict:
-    """{(system, external_id): row} for the keys the hub knows, each report locked FOR
-    UPDATE as upsert_from_source locks it (rows: report_id, source_updated_at,
-    payload_hash, tracking_id, version)."""
-    ref, report = ReportExternalRef, Report
-    held = {}
-    for system, chunk in ingest.per_system(keys):
-        # Each step a plan that holds without statistics (see ingest.ref_hashes): find
-        # the reports by one unique-index probe per id, lock them by primary key in one
-        # order for every batch, then read their refs, now stable.
-        found = ingest.probe_refs(session, system, chunk, ref.report_id)
-        if not found:
-            continue
-        locked = {row.id: row for row in session.execute(
-            sa.select(report.id, report.tracking_id, report.version)
-            .where(ingest.among(session, report.id, {r.report_id for r in found}))
-            .order_by(report.id).with_for_update())}
-        for row in ingest.probe_refs(session, system, chunk, ref.report_id,
-                                     ref.source_updated_at, ref.payload_hash):
-            report_row = locked.get(row.report_id)
-            if report_row is None:
-                continue  # a ref that moved since it was found: the per-item path
-            held[(system, row.external_id)] = SimpleNamespace(
-                external_id=row.external_id, report_id=row.report_id,
-                source_updated_at=row.source_updated_at, payload_hash=row.payload_hash,
-                tracking_id=report_row.tracking_id, version=report_row.version)
-    return held
 
 
 @blp.route("/sync/batches", methods=["POST"])
@@ -399,8 +289,7 @@ def post_batch(body):
     done = _nul_items(operations)
     _normalise_systems(operations)
     claimed = _claim_systems(operations)
-    done.update(_bulk_creates(operations, claimed, skip=done))
-    done.update(_bulk_replays(operations, claimed, done))
+    done.update(_together(operations, claimed, done))
     results = []
     for index, raw in enumerate(operations):
         kind = raw.get("op") if isinstance(raw, dict) else None

@@ -300,52 +300,6 @@ def find_by_ref(session, system: str, external_id: str):
     ).scalar_one_or_none()
 
 
-def upsert_from_source(session, system: str, external_id: str, data: dict, actor: Actor,
-                       *, raw_payload: dict, if_match: str | None = None,
-                       newer_only: bool = True):
-    """Create, or update if newer. Returns (report, result) with result one of
-    created | updated | unchanged | stale. Replaying a payload changes nothing.
-    newer_only=False takes the payload as the source's present state whatever its time
-    stamp (a reconciliation's full read: a local clock set back stamps a later change
-    earlier than the copy the hub holds)."""
-    principal = actor.principal
-    system = source_systems.normalise(system)
-    source_systems.check_writer(session, system, principal)
-    lock_source_system(session, system)
-    fingerprint = payload_fingerprint(raw_payload)
-    ref = find_by_ref(session, system, external_id)
-    incoming_at = data.get("source_updated_at")
-    if ref is None:
-        if if_match is not None:
-            raise Problem(412, "Precondition failed",
-                          "If-Match was sent but no such report exists yet.",
-                          slug="precondition-failed")
-        report = create_report(session, data, actor, external_ref=(system, external_id),
-                               status=data.get("status"), source_updated_at=incoming_at,
-                               payload_hash=fingerprint)
-        return report, "created"
-
-    report = locked(session, ref.report_id)
-    if if_match is not None and if_match.strip() not in (report.etag, "*"):
-        raise Problem(412, "Precondition failed",
-                      f"The report changed since you read it (now {report.etag}); "
-                      "fetch it again and retry.", slug="precondition-failed")
-    if newer_only and incoming_at is not None and ref.source_updated_at is not None \
-            and incoming_at < ref.source_updated_at:
-        return report, "stale"
-    if ref.payload_hash == fingerprint:
-        return report, "unchanged"
-    require_responsible(principal, report)
-    changed = update_fields(session, report, data, actor)
-    if data.get("status") and data["status"] != report.status:
-        walk_to(session, report, data["status"], actor)
-        changed = True
-    ref.payload_hash = fingerprint
-    if incoming_at is not None:
-        ref.source_updated_at = incoming_at
-    return report, "updated" if changed else "unchanged"
-
-
 def update_fields(session, report, data: dict, actor: Actor) -> bool:
     check_category(session, data["category"])
     if "agency" in data and data["agency"] not in (None, report.agency_code):

@@ -13,12 +13,11 @@ from hub.errors import Problem, flatten_errors
 from hub.models import HeldRecord, Report, ReportExternalRef, Response, ResponseExternalRef, utcnow
 from hub.schemas.fastload import FastLoad
 from hub.schemas.reports import ResponseInSchema, SourceReportInSchema
-from hub.services import events, lifecycle, sla, source_systems
+from hub.services import events, ingest_plan, lifecycle, sla, source_systems
 from hub.services import reports as report_service
 from hub.services.reports import Actor
 from hub.services.responses import add_response
 from hub.services.responses import find_by_ref as find_response_by_ref
-from hub.services.tracking import reserve_tracking_ids
 from hub.sync.tidy import tidy_report
 
 log = logging.getLogger(__name__)
@@ -158,7 +157,7 @@ class RecordApplier:
                                               rec["external_id"])
         data = self._load(SOURCE_REPORT, payload if existing else
                           {**payload, "agency": unit or self.conn.agency_code})
-        _, result = report_service.upsert_from_source(
+        _, result = ingest_plan.upsert_one(
             self.session, self.conn.system, rec["external_id"], data, self.actor,
             raw_payload=payload, newer_only=not self.present_state)
         return result
@@ -255,38 +254,41 @@ class RecordApplier:
         return out
 
     def _sort(self, recs: list[dict]) -> tuple[dict, list]:
-        """What a page settles at once: {index: ("unchanged", None)} for copies the hub
-        holds as they are, and the new, mapped reports to create together, as (index,
-        record, payload, unit). Every other record (a response, an echo, a held or
-        unmapped one, a change, a second copy of a new one) is left to apply()."""
-        reports = [r for r in recs if r["stream"] == "reports" and not r["origin_hub_id"]]
-        known = self._known_refs([r["external_id"] for r in reports])
+        """The page's reports planned by the ingest use case (ingest_plan.plan): what it
+        settles at once, {index: ("unchanged", None)} for copies the hub holds as they
+        are, and the new, mapped reports to create together, as (index, record, payload,
+        unit). Every other record is left to apply(): a response, an echo, a forwarded
+        one (not planned at all), one held or unmapped (planned held: apply() holds it or
+        lets it go), a change or a second copy (the ORM writer decides it, in order)."""
+        planned, payloads = [], {}
         held = self.held_ids(recs)
-        settled: dict[int, tuple] = {}
-        fresh, seen = [], set()
         for index, rec in enumerate(recs):
             if rec["stream"] != "reports" or rec["origin_hub_id"] or \
-                    rec["fields"].get("forwarded") or \
-                    (rec["stream"], rec["external_id"]) in held:
+                    rec["fields"].get("forwarded"):
                 continue
-            mapped, missing = self.mappings.inbound(rec["fields"])
-            if missing:
-                continue
-            payload, unit = self._report_payload(rec, mapped)
-            ref = known.get(rec["external_id"])
-            if ref is not None:
-                if ref == report_service.payload_fingerprint(payload):
-                    settled[index] = ("unchanged", None)
-                continue
-            if rec["external_id"] in seen:
-                continue
-            seen.add(rec["external_id"])
-            fresh.append((index, rec, payload, unit))
+            incoming = ingest_plan.Incoming(self.conn.system, rec["external_id"])
+            if (rec["stream"], rec["external_id"]) in held:
+                incoming.held = "held already: applied on its own, which may release it"
+            else:
+                mapped, missing = self.mappings.inbound(rec["fields"])
+                if missing:
+                    incoming.held = "a local value nobody mapped yet"
+                else:
+                    payloads[index] = self._report_payload(rec, mapped)
+                    # No time stamp: a changed copy, newer or older, is the ORM writer's
+                    # to decide (it reports a record that does not load, too).
+                    incoming.fingerprint = report_service.payload_fingerprint(
+                        payloads[index][0])
+            planned.append((index, incoming))
+        decisions = ingest_plan.plan(self.session, [incoming for _, incoming in planned])
+        settled: dict[int, tuple] = {}
+        fresh = []
+        for (index, incoming), decided in zip(planned, decisions, strict=True):
+            if decided.verdict == "unchanged":
+                settled[index] = ("unchanged", None)
+            elif decided.verdict == "created":
+                fresh.append((index, recs[index], *payloads[index], incoming))
         return settled, fresh
-
-    def _known_refs(self, external_ids) -> dict:
-        from hub.services.ingest import ref_hashes
-        return ref_hashes(self.session, self.conn.system, external_ids)
 
     def held_ids(self, recs) -> set:
         from hub.services.ingest import among
@@ -298,39 +300,35 @@ class RecordApplier:
     def _create_together(self, fresh) -> dict:
         if not fresh:
             return {}
-        from hub.services import ingest
         source_systems.claim_for_connector(self.session, self.conn)
         report_service.lock_source_system(self.session, self.conn.system)
-        built, at = [], []
-        try:
-            with events.savepoint(self.session):
-                built, at = self._build(fresh)
-                ingest.insert_built(self.session, built)
-        except Exception:
-            log.warning("creating %d records together failed; one by one instead",
-                        len(built), exc_info=True)
+        at, records = self._loaded(fresh)
+        done = ingest_plan.create_together(self.session, records, self._actor_of,
+                                           falls_back_on=(Exception,))
+        if done is None:
             return {}
-        return {index: ("created", None) for index in at}
+        created, _ = done  # the refused ones: apply() reports them with their reason
+        return {at[position]: ("created", None) for position in created}
 
-    def _build(self, fresh) -> tuple[list, list]:
-        """Drafts of the new reports, and the indexes of the records they come from; a
-        record that does not pass is left out (apply() reports it with its reason)."""
+    def _actor_of(self, system) -> Actor:
+        return self.actor
+
+    def _loaded(self, fresh) -> tuple[list, list]:
+        """The new reports' records with their fields loaded (the unit decides the agency),
+        and the page indexes they come from; one that does not load is left out (apply()
+        reports it with its reason)."""
         sla.prime_lineages(self.session, {unit or self.conn.agency_code
-                                          for _, _, _, unit in fresh})
-        reserve_tracking_ids(self.session, len(fresh))
-        built, at = [], []
-        for index, rec, payload, unit in fresh:
+                                          for _, _, _, unit, _ in fresh})
+        at, records = [], []
+        for index, _, payload, unit, incoming in fresh:
             try:
-                data = SOURCE_REPORT.load({**payload, "agency": unit or self.conn.agency_code})
-                built.append(report_service.build_report(
-                    self.session, data, self.actor,
-                    external_ref=(self.conn.system, rec["external_id"]),
-                    status=data.get("status"), source_updated_at=data.get("source_updated_at"),
-                    payload_hash=report_service.payload_fingerprint(payload)))
-                at.append(index)
-            except (ValidationError, Problem):
+                incoming.data = SOURCE_REPORT.load(
+                    {**payload, "agency": unit or self.conn.agency_code})
+            except ValidationError:
                 continue
-        return built, at
+            at.append(index)
+            records.append(incoming)
+        return at, records
 
     def prepare_page(self, recs: list[dict]) -> "PreparedPage | None":
         """A page of new reports (and copies the hub already holds unchanged), built but
@@ -347,11 +345,15 @@ class RecordApplier:
         if len(settled) + len(fresh) != len(recs):
             return None
         mark = len(events.pending(self.session))
-        built, at = self._build(fresh) if fresh else ([], [])
+        built, built_at = [], []
+        if fresh:
+            at, records = self._loaded(fresh)
+            built, built_at, _ = ingest_plan.build_created(self.session, records,
+                                                           self._actor_of)
+            settled.update((at[position], ("created", None)) for position in built_at)
         timeline = events.take_pending(self.session, mark)
-        if len(at) != len(fresh):
+        if len(built_at) != len(fresh):
             return None
-        settled.update((index, ("created", None)) for index in at)
         return PreparedPage(built, timeline, [settled[i] for i in range(len(recs))],
                             {r["external_id"] for r in recs})
 

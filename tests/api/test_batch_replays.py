@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from hub.api import sync
 from hub.extensions import db
 from hub.models import ReportExternalRef
+from hub.services import ingest_plan
 from hub.services import reports as report_service
 from tests.api.test_batches import batch, count
 from tests.helpers import report_payload
@@ -99,7 +100,7 @@ def test_replays_answer_as_the_per_item_path(app, sleman, bantul, monkeypatch,
     for system, together in (("sleman-fast", True), ("sleman-slow", False)):
         held, names = push_held(app, sleman, system)
         if not together:
-            monkeypatch.setattr(sync, "_bulk_replays", lambda *args: {})
+            monkeypatch.setattr(sync, "_together", lambda *args: {})
         ops = replay_batch(system, held)
         if with_status_change:  # before the replay of R-0: the version it answers moves
             ops.insert(0, {"op": "change_status",
@@ -128,9 +129,9 @@ def test_a_replay_takes_no_per_item_step(app, sleman, monkeypatch):
     events = count(app, "report_events")
 
     def per_item(*args, **kwargs):
-        raise AssertionError("a replay went through upsert_from_source")
+        raise AssertionError("a replay went through the one-record writer")
 
-    monkeypatch.setattr(report_service, "upsert_from_source", per_item)
+    monkeypatch.setattr(ingest_plan, "upsert_one", per_item)
     ops = [upsert("sleman-app", k, held[k]) for k in ("R-0", "R-2", "R-3", "R-4", "R-6")]
     ops.append(upsert("sleman-app", "R-9", report_payload()))  # new: created
     ops.append(upsert("sleman-app", "R-1", dict(held["R-1"], source_updated_at=EARLY,
