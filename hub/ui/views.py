@@ -297,15 +297,18 @@ def release_counts(connector_id: str, tables: dict) -> tuple[dict, int]:
     merged = {**existing, **{f: {**existing.get(f, {}), **t} for f, t in tables.items()}}
     after = MappingSet(SimpleNamespace(field=f, local_value=local, hub_value=hub)
                        for f, table in merged.items() for local, hub in table.items())
-    proposed = {(f, local_key(v)): (f, v) for f, t in tables.items() for v in t}
-    per = {row: {"released": 0, "waiting": 0} for row in proposed.values()}
+    # Several spellings of one word may be chosen at once (two rows of the queue).
+    proposed: dict = {}
+    for f, table in tables.items():
+        for v in table:
+            proposed.setdefault((f, local_key(v)), []).append((f, v))
+    per = {row: {"released": 0, "waiting": 0} for rows in proposed.values() for row in rows}
     total = 0
     for missing in db.session.execute(sa.select(HeldRecord.missing).where(
             HeldRecord.connector_id == connector_id,
             HeldRecord.reason == "unmapped")).scalars():
         pairs = [(str(m.get("field")), m.get("value")) for m in missing or []]
-        touched = {proposed[k] for k in ((f, local_key(v)) for f, v in pairs)
-                   if k in proposed}
+        touched = {row for f, v in pairs for row in proposed.get((f, local_key(v)), ())}
         if not touched:
             continue
         complete = all(after.lookup(f, v) is not None for f, v in pairs)

@@ -114,6 +114,16 @@ def test_the_count_matches_case_and_spacing_as_the_lookup_does(app, officer):
     assert "masih menunggu" not in html
     assert 'id="confirm-total">4 catatan akan dilepas' in html
     assert ("status", "Diverifikasi") not in _mappings(app, cid)
+    # Two spellings of one word chosen together: each row counts every record of it.
+    resp = officer.post(f"/ui/connectors/{cid}/mappings/accept", data={
+        "csrf_token": page_csrf(officer), "accept": ["0", "1"],
+        "field-0": "status", "value-0": "Diverifikasi", "target-0": "verified",
+        "field-1": "status", "value-1": "DIVERIFIKASI", "target-1": "verified"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    for value in ("Diverifikasi", "DIVERIFIKASI"):
+        assert "3 catatan akan dilepas" in _row(html, "status", value)
+    assert 'id="confirm-total">3 catatan akan dilepas' in html
     # In English too.
     login(officer, "petugas@slemankab.go.id", lang="en")
     english = _add(officer, cid, "status", "Dibatalkan", "rejected").get_data(as_text=True)
