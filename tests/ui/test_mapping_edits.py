@@ -50,6 +50,16 @@ def _add(client, cid, field, value, target, **extra):
         f"target-{field}": target, **extra})
 
 
+def _choose(client, cid, *rows):
+    """Tick rows of the queue, (field, value, target) each: the confirmation page."""
+    data = {"csrf_token": page_csrf(client), "accept": [str(i) for i in range(len(rows))]}
+    for i, (field, value, target) in enumerate(rows):
+        data.update({f"field-{i}": field, f"value-{i}": value, f"target-{i}": target})
+    resp = client.post(f"/ui/connectors/{cid}/mappings/accept", data=data)
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
 # -- adding by hand, with a real sync and replay ----------------------------------------
 
 def test_a_status_mapped_by_hand_releases_what_the_confirmation_counted(
@@ -103,24 +113,16 @@ def test_the_count_matches_case_and_spacing_as_the_lookup_does(app, officer):
     row = _row(html, "status", "Diverifikasi")
     assert "3 catatan akan dilepas" in row and "1 catatan masih menunggu" in row
     # From the queue, both values at once: the record that needed both is released too.
-    resp = officer.post(f"/ui/connectors/{cid}/mappings/accept", data={
-        "csrf_token": page_csrf(officer), "accept": ["0", "1"],
-        "field-0": "status", "value-0": "Diverifikasi", "target-0": "verified",
-        "field-1": "category", "value-1": "IZIN", "target-1": "pelayanan-publik.perizinan"})
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    html = _choose(officer, cid, ("status", "Diverifikasi", "verified"),
+                   ("category", "IZIN", "pelayanan-publik.perizinan"))
     assert "4 catatan akan dilepas" in _row(html, "status", "Diverifikasi")
     assert "1 catatan akan dilepas" in _row(html, "category", "IZIN")
     assert "masih menunggu" not in html
     assert 'id="confirm-total">4 catatan akan dilepas' in html
     assert ("status", "Diverifikasi") not in _mappings(app, cid)
     # Two spellings of one word chosen together: each row counts every record of it.
-    resp = officer.post(f"/ui/connectors/{cid}/mappings/accept", data={
-        "csrf_token": page_csrf(officer), "accept": ["0", "1"],
-        "field-0": "status", "value-0": "Diverifikasi", "target-0": "verified",
-        "field-1": "status", "value-1": "DIVERIFIKASI", "target-1": "verified"})
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
+    html = _choose(officer, cid, ("status", "Diverifikasi", "verified"),
+                   ("status", "DIVERIFIKASI", "verified"))
     for value in ("Diverifikasi", "DIVERIFIKASI"):
         assert "3 catatan akan dilepas" in _row(html, "status", value)
     assert 'id="confirm-total">3 catatan akan dilepas' in html
