@@ -27,22 +27,21 @@ document.addEventListener("DOMContentLoaded", function () {
       if (box) box.checked = true;
     });
   });
-  // Saving mappings: say what each ticked row maps to and how many records it releases.
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (ev) {
-      var lines = [];
-      form.querySelectorAll('input[name="accept"]:checked').forEach(function (box) {
-        var row = box.closest("tr"), select = row && row.querySelector("select");
-        if (!select) return;
-        var chosen = select.options[select.selectedIndex];
-        lines.push("• " + row.dataset.value + " → " +
-                   (select.value ? chosen.textContent.trim() : "?") +
-                   " (" + row.dataset.count + ")");
+  // A page answering a one-time action (a password reset) names the plain page it
+  // shows: reloading then reads that page instead of posting the action again.
+  document.querySelectorAll("[data-replace-url]").forEach(function (el) {
+    window.history.replaceState(null, "", el.dataset.replaceUrl);
+  });
+  // Adding a mapping by hand: only the chosen field's hub values are offered.
+  document.querySelectorAll("select[data-shows-targets]").forEach(function (field) {
+    var form = field.form;
+    function show() {
+      form.querySelectorAll("[data-targets-for]").forEach(function (block) {
+        block.hidden = block.dataset.targetsFor !== field.value;
       });
-      if (lines.length && !window.confirm(form.dataset.confirm + "\n" + lines.join("\n"))) {
-        ev.preventDefault();
-      }
-    });
+    }
+    field.addEventListener("change", show);
+    show();
   });
   document.querySelectorAll("button[data-confirm]").forEach(function (btn) {
     btn.addEventListener("click", function (ev) {

@@ -42,3 +42,8 @@ def claim(email: str, address: str, limit: int, lockout) -> tuple[int, datetime 
 def clear(email: str, address: str) -> None:
     db.session.execute(sa.delete(LoginThrottle).where(
         LoginThrottle.email == email[:254], LoginThrottle.address == address[:64]))
+
+
+def clear_all(email: str) -> None:
+    """Forget every address's failed tries for the account (its password was reset)."""
+    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email == email[:254]))

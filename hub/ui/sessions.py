@@ -46,8 +46,11 @@ def end(session_id) -> None:
                            .values(ended_at=model_types.utcnow()))
 
 
-def end_all_of(user_id: int) -> None:
-    """Sign the user out everywhere (deactivation)."""
-    db.session.execute(sa.update(UiSession)
-                       .where(UiSession.user_id == user_id, UiSession.ended_at.is_(None))
-                       .values(ended_at=model_types.utcnow()))
+def end_all_of(user_id: int, keep=None) -> None:
+    """Sign the user out everywhere (deactivation, a new role or password), except the
+    session `keep` (the one that changed its own password)."""
+    stmt = sa.update(UiSession).where(UiSession.user_id == user_id,
+                                      UiSession.ended_at.is_(None))
+    if isinstance(keep, str):
+        stmt = stmt.where(UiSession.id_hash != _hash(keep))
+    db.session.execute(stmt.values(ended_at=model_types.utcnow()))

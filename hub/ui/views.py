@@ -1,6 +1,7 @@
 """Pages: sign-in, connectors (health, runs, actions), mappings (queue, suggestions,
 YAML import/export) and reports (list, detail with timeline)."""
 import secrets
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ from hub.models import (
 )
 from hub.ratelimit import limited
 from hub.services import access
-from hub.sync.mapping import local_key
+from hub.sync.mapping import MappingSet, local_key
 from hub.ui import i18n, login_throttle, suggest
 from hub.ui import sessions as ui_sessions
 from hub.ui.base import (
@@ -40,6 +41,8 @@ from hub.ui.base import (
     connector_in_scope,
 )
 
+# Mapping.local_value's length: a longer value cannot be stored.
+LOCAL_VALUE_MAX = 200
 # A password check costs the same whether or not the email exists (no user enumeration).
 _DUMMY_HASH = None
 
@@ -243,7 +246,11 @@ def unmapped_queue(connector_id: str) -> list[dict]:
 
 @bp.route("/connectors/<connector_id>/mappings")
 def mappings(connector_id):
-    conn = connector_in_scope(connector_id)
+    return _mappings_page(connector_in_scope(connector_id))
+
+
+def _mappings_page(conn, added=None, errors=None, status=200):
+    """The mapping page; `added`/`errors` refill the add-by-hand form after a refusal."""
     queue = unmapped_queue(conn.id)
     choices = {f: targets(f) for f in {q["field"] for q in queue} | set(MAPPED_FIELDS)}
     peers = {f: suggest.peer_mappings(db.session, f, [q["value"] for q in queue
@@ -263,8 +270,65 @@ def mappings(connector_id):
             .order_by(Report.submitted_at)).scalars().all()
     return render_template("ui/mappings.html", conn=conn, queue=queue, choices=choices,
                            tables=_tables(conn.id), labels=labels, arrived=arrived,
-                           fields=MAPPED_FIELDS + (STATUS_OUT,),
-                           held_count=_held_counts([conn.id]).get(conn.id, 0))
+                           fields=MAPPED_FIELDS + (STATUS_OUT,), editable=MAPPED_FIELDS,
+                           added=added or {"field": MAPPED_FIELDS[0]}, errors=errors or {},
+                           held_count=_held_counts([conn.id]).get(conn.id, 0)), status
+
+
+def _check_targets(tables: dict) -> None:
+    """mapping_rules' verdict on the targets, as a translated ValueError."""
+    from hub.errors import Problem
+    from hub.services import mapping_rules
+    try:
+        mapping_rules.check_targets(db.session, g.principal, tables)
+    except Problem as problem:
+        outside = problem.slug == mapping_rules.OUT_OF_SCOPE
+        raise ValueError(i18n.t("mappings.err_scope" if outside
+                                else "mappings.err_target")) from None
+
+
+def release_counts(connector_id: str, tables: dict) -> tuple[dict, int]:
+    """What saving `tables` would release, before it is saved: for each proposed
+    (field, local value), how many held records wait for it and are then complete
+    ("released") or still wait for another value ("waiting"); and how many distinct
+    records the whole choice releases. A record waits for a value when its missing
+    (field, value) is the same word as the mapping lookup reads it (local_key)."""
+    existing = _tables(connector_id)
+    merged = {**existing, **{f: {**existing.get(f, {}), **t} for f, t in tables.items()}}
+    after = MappingSet(SimpleNamespace(field=f, local_value=local, hub_value=hub)
+                       for f, table in merged.items() for local, hub in table.items())
+    # Several spellings of one word may be chosen at once (two rows of the queue).
+    proposed: dict = {}
+    for f, table in tables.items():
+        for v in table:
+            proposed.setdefault((f, local_key(v)), []).append((f, v))
+    per = {row: {"released": 0, "waiting": 0} for rows in proposed.values() for row in rows}
+    total = 0
+    for missing in db.session.execute(sa.select(HeldRecord.missing).where(
+            HeldRecord.connector_id == connector_id,
+            HeldRecord.reason == "unmapped")).scalars():
+        pairs = [(str(m.get("field")), m.get("value")) for m in missing or []]
+        touched = {row for f, v in pairs for row in proposed.get((f, local_key(v)), ())}
+        if not touched:
+            continue
+        complete = all(after.lookup(f, v) is not None for f, v in pairs)
+        total += complete
+        for row in touched:
+            per[row]["released" if complete else "waiting"] += 1
+    return per, total
+
+
+def _confirm_page(conn, tables: dict):
+    """The step before saving: each choice, what it replaces, what it releases."""
+    per, total = release_counts(conn.id, tables)
+    existing = _tables(conn.id)
+    labels = {f: dict(targets(f)) for f in tables}
+    rows = [{"field": f, "value": local, "target": hub,
+             "label": labels[f].get(hub, hub), "current": existing.get(f, {}).get(local),
+             **per[(f, local)]}
+            for f, table in tables.items() for local, hub in table.items()]
+    return render_template("ui/mappings_confirm.html", conn=conn, rows=rows, total=total,
+                           labels=labels)
 
 
 def _save_and_replay(conn, new_tables: dict, merge: bool = True) -> int:
@@ -272,15 +336,9 @@ def _save_and_replay(conn, new_tables: dict, merge: bool = True) -> int:
     whole tables for a file import), then replay held records; returns how many
     arrived. Raises ValueError (a translated message) when something is refused."""
     from hub.errors import Problem
-    from hub.services import mapping_rules
     from hub.sync import files
     from hub.sync.runner import replay_held
-    try:
-        mapping_rules.check_targets(db.session, g.principal, new_tables)
-    except Problem as problem:
-        outside = problem.slug == mapping_rules.OUT_OF_SCOPE
-        raise ValueError(i18n.t("mappings.err_scope" if outside
-                                else "mappings.err_target")) from None
+    _check_targets(new_tables)
     existing = _tables(conn.id)
     merged = {f: {**(existing.get(f, {}) if merge else {}), **table}
               for f, table in new_tables.items()}
@@ -307,6 +365,8 @@ def _save_and_replay(conn, new_tables: dict, merge: bool = True) -> int:
 
 @bp.route("/connectors/<connector_id>/mappings/accept", methods=["POST"])
 def accept_mappings(connector_id):
+    """Mappings chosen in the queue (or added or changed by hand): the first post shows
+    what they would release; the confirmation (confirmed=1) saves and replays."""
     conn = connector_in_scope(connector_id)
     tables: dict = {}
     unchosen = []
@@ -328,6 +388,11 @@ def accept_mappings(connector_id):
         flash(i18n.t("mappings.none_selected"), "error")
         return redirect(url_for("ui.mappings", connector_id=conn.id))
     try:
+        if any(len(v) > LOCAL_VALUE_MAX for t in tables.values() for v in t):
+            raise ValueError(i18n.tn("mappings.err_value_long", LOCAL_VALUE_MAX))
+        if request.form.get("confirmed") != "1":
+            _check_targets(tables)
+            return _confirm_page(conn, tables)
         replayed = _save_and_replay(conn, tables)
     except ValueError as exc:
         flash(str(exc), "error")
@@ -336,6 +401,66 @@ def accept_mappings(connector_id):
                   released=i18n.tn("records.released", replayed)),
           "ok")
     return redirect(url_for("ui.mappings", connector_id=conn.id))
+
+
+@bp.route("/connectors/<connector_id>/mappings/add", methods=["POST"])
+def add_mapping(connector_id):
+    """A mapping typed by hand, for a value no held record shows yet (or not yet)."""
+    conn = connector_in_scope(connector_id)
+    field = request.form.get("field", "")
+    value = " ".join((request.form.get("value") or "").split())
+    target = request.form.get(f"target-{field}", "") if field in MAPPED_FIELDS else ""
+    added = {"field": field, "value": value, "target": target}
+    errors = {}
+    if field not in MAPPED_FIELDS:
+        errors["field"] = i18n.t("form.err_enum")
+    if not value:
+        errors["value"] = i18n.t("form.err_required")
+    elif len(value) > LOCAL_VALUE_MAX:
+        errors["value"] = i18n.tn("mappings.err_value_long", LOCAL_VALUE_MAX)
+    elif field in MAPPED_FIELDS:
+        same = [local for local in _tables(conn.id).get(field, {})
+                if local_key(local) == local_key(value)]
+        if same:
+            # One word, one mapping: a second spelling would make the lookup ambiguous.
+            errors["value"] = i18n.t("mappings.err_exists", value=same[0])
+    if field in MAPPED_FIELDS and not target:
+        errors["target"] = i18n.t("mappings.choose_target")
+    elif field in MAPPED_FIELDS:
+        try:
+            _check_targets({field: {value or "-": target}})
+        except ValueError as exc:
+            errors["target"] = str(exc)
+    if errors:
+        return _mappings_page(conn, added, errors, 422)
+    return _confirm_page(conn, {field: {value: target}})
+
+
+@bp.route("/connectors/<connector_id>/mappings/edit", methods=["GET", "POST"])
+def edit_mapping(connector_id):
+    """Point an existing mapping at another hub value (confirmed like any other)."""
+    conn = connector_in_scope(connector_id)
+    field = request.values.get("field", "")
+    value = request.values.get("value", "")
+    mapping = db.session.get(Mapping, (conn.id, field, value)) \
+        if field in MAPPED_FIELDS else None
+    if mapping is None:
+        abort(404)
+    error, target = None, mapping.hub_value
+    if request.method == "POST":
+        target = request.form.get("target", "")
+        try:
+            if not target:
+                raise ValueError(i18n.t("mappings.choose_target"))
+            if target == mapping.hub_value:
+                raise ValueError(i18n.t("mappings.err_unchanged"))
+            _check_targets({field: {value: target}})
+        except ValueError as exc:
+            error = str(exc)
+        else:
+            return _confirm_page(conn, {field: {value: target}})
+    return render_template("ui/mapping_edit.html", conn=conn, mapping=mapping, target=target,
+                           choices=targets(field), error=error), 422 if error else 200
 
 
 @bp.route("/connectors/<connector_id>/mappings/delete", methods=["POST"])

@@ -1,4 +1,5 @@
 """Fixtures for the web UI: officer accounts and a signed-in test client."""
+import html as htmllib
 import re
 
 import pytest
@@ -60,3 +61,21 @@ def bantul_officer(app, make_user):
 
 def page_csrf(client, url="/ui/connectors") -> str:
     return csrf_from(client.get(url).get_data(as_text=True))
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def confirm_form(html: str) -> dict:
+    """The hidden fields of the mapping confirmation page's form, as its button posts
+    them (repeated names as lists)."""
+    assert 'id="confirm-form"' in html, "not the confirmation page"
+    form = html.split('id="confirm-form"', 1)[1].split("</form>", 1)[0]
+    data: dict = {}
+    for name, value in _HIDDEN.findall(form):
+        value = htmllib.unescape(value)
+        if name in data:
+            data[name] = (data[name] if isinstance(data[name], list) else [data[name]]) + [value]
+        else:
+            data[name] = value
+    return data

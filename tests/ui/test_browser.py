@@ -135,11 +135,15 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
 
     page.check("[data-select-all]")
     # Saving asks first, naming each choice and the records it releases.
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#save-mappings")
+    asked = page.locator('#confirm tr[data-value="IZIN"]').inner_text()
+    assert "IZIN" in asked and "Pelayanan Publik › Perizinan" in asked, asked
+    assert "1 catatan akan dilepas" in asked, asked
+    assert "Inspektorat" in page.locator('#confirm tr[data-value="INSPEKTORAT"]').inner_text()
+    assert page.locator("#confirm-total").inner_text() == "2 catatan akan dilepas"
+    _shot(page, "04a-mappings-confirm")
+    page.click("#confirm-mappings")
     flash = page.locator(".flash.ok").inner_text()
-    assert "IZIN → Pelayanan Publik › Perizinan" in asked[0] and "(1)" in asked[0], asked
     assert "2 pemetaan disimpan; 2 catatan tertahan masuk ke hub." in flash
     arrived = page.locator("#arrived").inner_text()
     assert "Izin usaha lama belum terbit" in arrived and "Temuan inspektorat" in arrived

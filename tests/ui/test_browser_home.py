@@ -52,8 +52,9 @@ def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
     assert "Izin usaha lama belum terbit" in izin.inner_text()
     izin.locator("select").select_option("pelayanan-publik.perizinan")
     izin.locator('input[name="accept"]').check()
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#save-mappings")
+    assert "1 catatan akan dilepas" in page.locator("#confirm-total").inner_text()
+    page.click("#confirm-mappings")
     assert "1 catatan tertahan masuk ke hub" in page.locator(".flash.ok").inner_text()
     _shot(page, "21-mapped-from-home")
 

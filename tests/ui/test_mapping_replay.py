@@ -2,7 +2,7 @@
 simulator over HTTP, no stand-in for the replay), and the page after the save lists the
 complaints that arrived."""
 from tests.sync.conftest import connector, run_sync, sim, sleman_doc  # noqa: F401
-from tests.ui.conftest import page_csrf
+from tests.ui.conftest import confirm_form, page_csrf
 
 
 def test_saving_from_the_queue_replays_and_lists_what_arrived(app, officer, sim, connector,  # noqa: F811
@@ -21,6 +21,13 @@ def test_saving_from_the_queue_replays_and_lists_what_arrived(app, officer, sim,
         "csrf_token": token, "accept": ["0", "1"],
         "field-0": "category", "value-0": "IZIN", "target-0": "pelayanan-publik.perizinan",
         "field-1": "unit", "value-1": "INSPEKTORAT", "target-1": "kab-sleman.inspektorat"})
+    # First the confirmation: what each choice releases; nothing is saved yet.
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+    confirm = resp.get_data(as_text=True)
+    assert confirm.count("1 catatan akan dilepas") == 2
+    assert 'id="confirm-total">2 catatan akan dilepas' in confirm
+    assert 'data-testid="held-count">2<' in officer.get(queue_url).get_data(as_text=True)
+    resp = officer.post(f"{queue_url}/accept", data=confirm_form(confirm))
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     page = officer.get(resp.headers["Location"])
     html = page.get_data(as_text=True)

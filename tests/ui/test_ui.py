@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash
 
 from hub.extensions import db
 from hub.models import Connector, HeldRecord, LoginThrottle, Mapping, Report, User, utcnow
-from tests.ui.conftest import PASSWORD, login, page_csrf
+from tests.ui.conftest import PASSWORD, confirm_form, login, page_csrf
 
 SLEMAN_FILE = Path(__file__).resolve().parents[2] / "mappings/kab-sleman/lapor-sleman.yaml"
 
@@ -286,11 +286,17 @@ def test_accept_several_merges_tables_and_replays(app, officer, monkeypatch):
         return 2
     monkeypatch.setattr("hub.sync.runner.replay_held", fake_replay)
     token = page_csrf(officer)
-    resp = officer.post(f"/ui/connectors/{cid}/mappings/accept", data={
+    chosen = {
         "csrf_token": token, "accept": ["0", "1"],
         "field-0": "category", "value-0": "IZIN", "target-0": "pelayanan-publik.perizinan",
-        "field-1": "unit", "value-1": "INSPEKTORAT", "target-1": "kab-sleman.inspektorat"},
-        follow_redirects=True)
+        "field-1": "unit", "value-1": "INSPEKTORAT", "target-1": "kab-sleman.inspektorat"}
+    confirm = officer.post(f"/ui/connectors/{cid}/mappings/accept", data=chosen)
+    assert confirm.status_code == 200 and calls == []  # asked first, nothing replayed
+    with app.app_context():
+        assert db.session.get(Mapping, (cid, "category", "IZIN")) is None
+    resp = officer.post(f"/ui/connectors/{cid}/mappings/accept",
+                        data=confirm_form(confirm.get_data(as_text=True)),
+                        follow_redirects=True)
     assert resp.status_code == 200
     assert "2 pemetaan disimpan; 2 catatan tertahan masuk ke hub." in resp.get_data(as_text=True)
     assert calls == [cid]
