@@ -192,3 +192,15 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     assert "Temuan inspektorat" not in body and "Izin usaha" not in body
     assert page.locator("#no-reports").is_visible()
     page.close()
+
+
+def test_a_serious_accessibility_finding_fails_the_test_naming_rule_and_element(open_page):
+    page = open_page(390, 844)
+    page.goto("data:text/html,<!doctype html><html lang=id><title>x</title><main>"
+              "<h1>x</h1><img id=no-alt src=x.png><button id=no-name></button></main>")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        page.audit("known-findings")
+    text = str(failed.value)
+    assert "image-alt (critical)" in text and "#no-alt" in text
+    assert "button-name (critical)" in text and "#no-name" in text
+    page.close()
