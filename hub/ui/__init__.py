@@ -22,6 +22,9 @@ def init_app(app):
     )
     app.jinja_env.globals["can_edit_connectors"] = connector_forms.can_edit
     app.jinja_env.globals["nav_counts"] = home.nav_counts
+    from hub.ui import charts
+    app.jinja_env.globals["chart_axis"] = charts.axis
+    app.jinja_env.globals["period_label"] = charts.period_label
     app.register_blueprint(base.bp)
 
     @app.route("/")

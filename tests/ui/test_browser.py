@@ -1,7 +1,8 @@
 """The mapping UI in real headless Chromium (playwright + Debian's chromium), as an
 officer would use it: a real sync from the Sleman simulator holds two records with
 unmapped values; the officer maps them from the suggestions, sees them arrive, exports
-the YAML; a Bantul officer sees none of it. Screenshots go to test-artifacts/screenshots.
+the YAML; a Bantul officer sees none of it. Every page is checked with axe-core and
+saved as a screenshot (tests/ui/audit.py).
 """
 import copy
 import os
@@ -15,13 +16,13 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from hub.extensions import db
 from hub.sync import files
 from simulators.sleman.testing import run_simulator
+from tests.ui.audit import page_opener
 from tests.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEMAN_FILE = ROOT / "mappings/kab-sleman/lapor-sleman.yaml"
-SHOTS = ROOT / "test-artifacts/screenshots"
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
@@ -73,9 +74,14 @@ def browser():
         b.close()
 
 
-def _shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def open_page(browser, request):
+    """open_page(width, height, **context options): a page in a new browser context whose
+    every page is checked with axe-core and saved as a screenshot."""
+    opener, contexts = page_opener(browser, request)
+    yield opener
+    for context in contexts:
+        context.close()
 
 
 def _sign_in(page, base, email):
@@ -88,7 +94,7 @@ def _sign_in(page, base, email):
 
 
 def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
-        app, sim, connector, live_url, browser, make_user, tmp_path):
+        app, sim, connector, live_url, open_page, make_user, tmp_path):
     make_user("petugas@slemankab.go.id", "kab-sleman", name="Petugas Sleman")
     make_user("petugas@bantulkab.go.id", "kab-bantul", name="Petugas Bantul")
     sim.control("aduan", {"judul": "Izin usaha lama belum terbit", "kategori": "IZIN",
@@ -98,10 +104,8 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     sim.control("aduan", {"judul": "Lampu PJU mati di Jl. Magelang", "kategori": "PJU",
                           "opd": "DPUPKP"})
 
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = ctx.new_page()
+    page = open_page(1366, 900, accept_downloads=True)
     page.goto(f"{live_url}/ui/login")
-    _shot(page, "01-login")
     _sign_in(page, live_url, "petugas@slemankab.go.id")
     assert page.locator("#connector-lapor-sleman").is_visible()
 
@@ -111,7 +115,6 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     page.wait_for_selector("#runs")
     assert page.locator("#runs tbody tr").first.locator(".badge").inner_text() == "berhasil"
     assert page.locator("[data-testid=held-count]").first.inner_text() == "2"
-    _shot(page, "02-connector")
 
     # The queue shows both unmapped values, with the best suggestion preselected.
     page.click("text=Pemetaan")
@@ -126,7 +129,7 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     # The searchable list filters the targets.
     insp.locator("input[type=search]").fill("inspektorat")
     assert insp.locator("select").input_value() == "kab-sleman.inspektorat"
-    _shot(page, "03-mappings-queue")
+    page.audit("mappings-queue-filtered")  # the search box changed the page
 
     # Typing in the search box neither ticks the row nor saves on Enter.
     insp.locator("input[type=search]").press("Enter")
@@ -149,7 +152,6 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     assert "Izin usaha lama belum terbit" in arrived and "Temuan inspektorat" in arrived
     assert page.locator("#queue-empty").is_visible()
     assert page.locator("[data-testid=held-count]").inner_text() == "0"
-    _shot(page, "04-mappings-saved")
 
     # Export the mapping as YAML.
     with page.expect_download() as info:
@@ -165,28 +167,23 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     page.click("header >> text=Laporan")
     rows = page.locator("#reports tbody tr")
     assert rows.count() == 3
-    _shot(page, "05-reports")
     page.click("#reports >> text=Temuan inspektorat soal pungutan")
     assert page.locator("#report-title").inner_text() == "Temuan inspektorat soal pungutan"
     assert "lapor-sleman" in page.locator("#refs").inner_text()
     assert page.locator("#timeline li").count() >= 1
     report_url = page.url
-    _shot(page, "06-report")
 
     # English.
     page.click("button[name=lang][value=en]")
     assert page.locator("h2", has_text="Timeline").is_visible()
     page.goto(f"{live_url}/ui/connectors/{connector}/mappings")
     assert page.locator("h2", has_text="Unmapped values queue").is_visible()
-    _shot(page, "07-mappings-en")
-    ctx.close()
+    page.close()
 
     # Another agency's officer sees none of it, on pages or by direct URL.
-    other = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    page = other.new_page()
+    page = open_page(390, 844)  # a phone
     _sign_in(page, live_url, "petugas@bantulkab.go.id")
     assert "LAPOR Sleman" not in page.content()
-    _shot(page, "08-bantul-connectors")
     for url in (f"/ui/connectors/{connector}", f"/ui/connectors/{connector}/mappings",
                 f"/ui/connectors/{connector}/mappings.yaml"):
         resp = page.goto(live_url + url)
@@ -198,5 +195,16 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     body = page.content()
     assert "Temuan inspektorat" not in body and "Izin usaha" not in body
     assert page.locator("#no-reports").is_visible()
-    _shot(page, "09-bantul-reports")
-    other.close()
+    page.close()
+
+
+def test_a_serious_accessibility_finding_fails_the_test_naming_rule_and_element(open_page):
+    page = open_page(390, 844)
+    page.goto("data:text/html,<!doctype html><html lang=id><title>x</title><main>"
+              "<h1>x</h1><img id=no-alt src=x.png><button id=no-name></button></main>")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        page.audit("known-findings")
+    text = str(failed.value)
+    assert "image-alt (critical)" in text and "#no-alt" in text
+    assert "button-name (critical)" in text and "#no-name" in text
+    page.close()

@@ -2,20 +2,21 @@
 Sleman simulator holds a record with an unmapped category; the officer signs in, lands on
 what needs their action, sees the held record, clicks through to the mapping queue, maps
 it, and then finds reports by their local ticket numbers from the report list; the
-English switch renders the home too. Screenshots go to test-artifacts/screenshots."""
+English switch renders the home too. Every page is checked with axe-core and
+saved as a screenshot (tests/ui/audit.py)."""
 import pytest
 
 from hub.extensions import db
 from hub.sync.runner import run_connector
 from tests.helpers import report_payload
 from tests.ui.conftest import PASSWORD
-from tests.ui.test_browser import _shot, browser, connector, live_url, sim  # noqa: F401
+from tests.ui.test_browser import browser, connector, live_url, open_page, sim  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
 def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
-        app, sim, connector, live_url, browser, make_user, sleman):  # noqa: F811
+        app, sim, connector, live_url, open_page, make_user, sleman):  # noqa: F811
     make_user("petugas@slemankab.go.id", "kab-sleman", name="Petugas Sleman")
     held = sim.control("aduan", {"judul": "Izin usaha lama belum terbit",
                                  "kategori": "IZIN", "opd": "DPUPKP"})["data"]
@@ -29,8 +30,7 @@ def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
         title="Sampah menumpuk di Pasar Gamping", channel="whatsapp"))
     assert resp.status_code == 201, resp.get_json()
 
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
+    page = open_page(1366, 900)
     page.goto(f"{live_url}/ui/login")
     page.fill("input[name=email]", "petugas@slemankab.go.id")
     page.fill("input[name=password]", PASSWORD)
@@ -43,7 +43,6 @@ def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
     assert "1 nilai belum dipetakan" in card.inner_text()
     assert "1 catatan tertahan" in card.inner_text()
     assert not page.locator("#connector-problems").count()  # the sync itself went well
-    _shot(page, "20-home-held")
 
     # Straight to the connector's mapping queue, where the held value waits.
     card.locator("text=Buka antrean pemetaan").click()
@@ -56,7 +55,6 @@ def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
     assert "1 catatan akan dilepas" in page.locator("#confirm-total").inner_text()
     page.click("#confirm-mappings")
     assert "1 catatan tertahan masuk ke hub" in page.locator(".flash.ok").inner_text()
-    _shot(page, "21-mapped-from-home")
 
     # Nothing is held any more: the home says there is nothing to do.
     page.click("#nav-home")
@@ -72,7 +70,6 @@ def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
     assert "Sampah menumpuk di Pasar Gamping" in rows.first.inner_text()
     assert "SLM-2026-000055" in rows.first.locator(".tickets").inner_text()
     assert "Pemerintah Kabupaten Sleman" in rows.first.locator(".unit").inner_text()
-    _shot(page, "22-found-by-ticket")
     # And the record that was held, by the number LAPOR Sleman knows it by.
     page.fill("#report-search", str(held["id_aduan"]))
     page.click("#apply-filters")
@@ -87,5 +84,4 @@ def test_officer_acts_from_the_home_and_finds_reports_by_ticket_number(
     assert page.locator("h1").inner_text() == "Needs action"
     assert "Nothing needs action right now" in page.locator("#all-clear").inner_text()
     assert page.locator("#nav-reports").inner_text().startswith("Reports")
-    _shot(page, "23-home-en")
-    ctx.close()
+    page.close()
