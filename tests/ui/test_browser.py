@@ -144,7 +144,6 @@ def test_officer_maps_unmapped_values_and_bantul_sees_nothing(
     assert "1 catatan akan dilepas" in asked, asked
     assert "Inspektorat" in page.locator('#confirm tr[data-value="INSPEKTORAT"]').inner_text()
     assert page.locator("#confirm-total").inner_text() == "2 catatan akan dilepas"
-    _shot(page, "04a-mappings-confirm")
     page.click("#confirm-mappings")
     flash = page.locator(".flash.ok").inner_text()
     assert "2 pemetaan disimpan; 2 catatan tertahan masuk ke hub." in flash

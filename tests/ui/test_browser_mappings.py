@@ -2,7 +2,7 @@
 mapping the queue did not suggest, sees how many held records it releases before saving,
 confirms, and the held report arrives. An agency admin resets an officer's password and
 reads the temporary password once; the officer signs in with it and sets their own.
-Screenshots go to test-artifacts/screenshots."""
+Every page is checked with axe-core and saved as a screenshot (tests/ui/audit.py)."""
 import pytest
 import sqlalchemy as sa
 
@@ -11,11 +11,11 @@ from hub.models import Mapping
 from hub.sync.runner import run_connector
 from tests.ui.conftest import PASSWORD
 from tests.ui.test_browser import (  # noqa: F401
-    _shot,
     _sign_in,
     browser,
     connector,
     live_url,
+    open_page,
     sim,
 )
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_officer_adds_a_status_mapping_by_hand_and_the_held_report_arrives(
-        app, sim, connector, live_url, browser, make_user):  # noqa: F811
+        app, sim, connector, live_url, open_page, make_user):  # noqa: F811
     make_user("petugas@slemankab.go.id", "kab-sleman", name="Petugas Sleman")
     with app.app_context():
         # The local system's "Diverifikasi" is not mapped yet.
@@ -37,8 +37,7 @@ def test_officer_adds_a_status_mapping_by_hand_and_the_held_report_arrives(
         assert run_connector(connector, "schedule") is not None
         db.session.remove()
 
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
+    page = open_page(1366, 900)
     _sign_in(page, live_url, "petugas@slemankab.go.id")
     page.goto(f"{live_url}/ui/connectors/{connector}/mappings")
     assert page.locator("[data-testid=held-count]").inner_text() == "1"
@@ -50,14 +49,12 @@ def test_officer_adds_a_status_mapping_by_hand_and_the_held_report_arrives(
     assert not page.locator("#add-target-category").is_visible()
     page.fill("#add-value", "diverifikasi")  # as an officer types it
     page.select_option("#add-target-status", "verified")
-    _shot(page, "30-mapping-by-hand")
     page.click("#check-mapping")
 
     # Nothing is saved yet: the confirmation says what the choice releases.
     row = page.locator('#confirm tr[data-value="diverifikasi"]').inner_text()
     assert "Terverifikasi" in row and "1 catatan akan dilepas" in row, row
     assert page.locator("#confirm-total").inner_text() == "1 catatan akan dilepas"
-    _shot(page, "31-mapping-confirm")
     page.click("#confirm-mappings")
 
     assert "1 pemetaan disimpan; 1 catatan tertahan masuk ke hub." in \
@@ -65,22 +62,18 @@ def test_officer_adds_a_status_mapping_by_hand_and_the_held_report_arrives(
     assert "Lampu jalan padam di Jl. Kaliurang" in page.locator("#arrived").inner_text()
     assert page.locator("[data-testid=held-count]").inner_text() == "0"
     assert "diverifikasi" in page.locator("#table-status").inner_text()
-    _shot(page, "32-mapping-by-hand-saved")
     page.click("#arrived a")
     assert page.locator("#report-title").inner_text() == "Lampu jalan padam di Jl. Kaliurang"
-    ctx.close()
 
 
 def test_admin_resets_a_password_and_the_officer_sets_their_own(
-        app, live_url, browser, make_user):  # noqa: F811
+        app, live_url, open_page, make_user):  # noqa: F811
     make_user("admin@slemankab.go.id", "kab-sleman", role="agency_admin", name="Admin Sleman")
     make_user("petugas@slemankab.go.id", "kab-sleman", name="Petugas Sleman")
-    officer_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    officer = officer_ctx.new_page()
+    officer = open_page(1366, 900)
     _sign_in(officer, live_url, "petugas@slemankab.go.id")
 
-    admin_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    admin = admin_ctx.new_page()
+    admin = open_page(1366, 900)
     _sign_in(admin, live_url, "admin@slemankab.go.id")
     admin.goto(f"{live_url}/ui/users")
     row = admin.locator('#users tr[data-email="petugas@slemankab.go.id"]')
@@ -91,12 +84,10 @@ def test_admin_resets_a_password_and_the_officer_sets_their_own(
     assert "petugas@slemankab.go.id" in asked[0]
     temporary = admin.locator("[data-testid=temporary-password]").inner_text()
     assert len(temporary) >= 20
-    _shot(admin, "33-password-reset")
     # Shown once: reloading the page does not post the reset again.
     admin.reload()
     assert admin.url == f"{live_url}/ui/users"
     assert not admin.locator("[data-testid=temporary-password]").count()
-    admin_ctx.close()
 
     # The officer's old session is over; the temporary password signs them in.
     officer.goto(f"{live_url}/ui/connectors")
@@ -111,14 +102,11 @@ def test_admin_resets_a_password_and_the_officer_sets_their_own(
     officer.fill("#a-again", "kata-sandi-pilihan-sendiri")
     officer.click("#save-password")
     assert "Kata sandi diganti" in officer.locator(".flash.ok").inner_text()
-    _shot(officer, "34-own-password")
-    officer_ctx.close()
     # The temporary password has served its turn; the old one never comes back.
-    fresh = browser.new_context().new_page()
+    fresh = open_page(390, 844)
     for password in (temporary, PASSWORD):
         fresh.goto(f"{live_url}/ui/login")
         fresh.fill("input[name=email]", "petugas@slemankab.go.id")
         fresh.fill("input[name=password]", password)
         fresh.click("button[type=submit].primary")
         assert fresh.locator("#login-error").is_visible()
-    fresh.context.close()
