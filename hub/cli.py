@@ -363,6 +363,18 @@ def sla_recompute(agency):
     click.echo(f"deadlines changed: {recompute(db.session, agency)}")
 
 
+stats_cli = AppGroup("stats", help="The report counts behind the stats and /metrics.")
+
+
+@stats_cli.command("rebuild")
+def stats_rebuild():
+    """Recount the report counts from the reports (after a restore or a load past the hub)."""
+    from hub.services import rollup
+    counts = rollup.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"day rows: {counts['days']}, status rows: {counts['statuses']}")
+
+
 agency_cli = AppGroup("agency", help="The agency directory.")
 
 
@@ -444,7 +456,7 @@ def secret_key_reseal():
 
 
 for _group in (connector_cli, holidays_cli, sla_cli, agency_cli, source_system_cli,
-               client_cli, secret_key_cli):
+               client_cli, secret_key_cli, stats_cli):
     hub_cli.add_command(_group)
 
 

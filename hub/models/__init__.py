@@ -20,3 +20,4 @@ from hub.models.webhooks import (  # noqa
     EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookOutboxEvent, WebhookRelayCursor,
     WebhookSubscription,
 )
+from hub.models.rollup import ReportDailyCount, ReportStatusCount  # noqa

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from hub.models import ReportExternalRef
-from hub.services import storage
+from hub.models import Report, ReportExternalRef
+from hub.services import rollup, storage
 
 
 def among(session, column, values) -> sa.ColumnElement:
@@ -99,6 +99,8 @@ def insert_rows(session, table: sa.Table, rows: list[dict]) -> None:
     naive datetime is refused here exactly as in an ORM flush."""
     if not rows:
         return
+    if table is Report.__table__:
+        rollup.add_inserted(session, rows)
     if not storage.is_postgresql(session):
         session.execute(sa.insert(table), rows)
         return

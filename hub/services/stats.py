@@ -32,11 +32,11 @@ import sqlalchemy as sa
 
 from hub.auth import Principal
 from hub.errors import Problem, not_found
-from hub.models import Agency, Holiday, Report, utcnow
-from hub.services import access, sla, storage
+from hub.models import Agency, Holiday, Report, ReportDailyCount, utcnow
+from hub.services import access, rollup, sla, storage
 
-TZ_NAME = "Asia/Jakarta"
-UTC_OFFSET_HOURS = 7  # Asia/Jakarta has no daylight saving time
+TZ_NAME = rollup.TZ_NAME
+UTC_OFFSET_HOURS = rollup.UTC_OFFSET_HOURS
 FIRST_RESPONSE_DAYS = sla.DEFAULT_DAYS["first_response"]
 GROUPS = ("agency", "channel", "week", "month")
 METRICS = ("received", "dispositioned", "responded", "resolved", "overdue",
@@ -87,14 +87,8 @@ def _hours(pg: bool, start, end):
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
 
 
-def _local(pg: bool, column):
-    return sa.func.timezone(TZ_NAME, column) if pg else \
-        sa.func.datetime(column, f"+{UTC_OFFSET_HOURS} hours")
-
-
-def _local_date(pg: bool, column):
-    return sa.cast(_local(pg, column), sa.Date) if pg else \
-        sa.func.date(column, f"+{UTC_OFFSET_HOURS} hours")
+_local = rollup.local
+_local_date = rollup.local_date
 
 
 def _date_literal(pg: bool, day: date):
@@ -109,14 +103,17 @@ def _weekday(pg: bool, column):
     return (sa.cast(sa.func.strftime("%w", _local(pg, column)), sa.Integer) + 6) % 7
 
 
-def period_key(pg: bool, grain: str):
-    """The first day (local) of the week (Monday) or month of submitted_at, as text."""
+def period_key(pg: bool, grain: str, day=None):
+    """The first day (local) of the week (Monday) or month of submitted_at (or of a
+    local `day` column), as text."""
     col = Report.submitted_at
     if pg:
-        return sa.func.to_char(sa.func.date_trunc(grain, _local(pg, col)), "YYYY-MM-DD")
+        local = _local(pg, col) if day is None else day
+        return sa.func.to_char(sa.func.date_trunc(grain, local), "YYYY-MM-DD")
+    shift = (col, f"+{UTC_OFFSET_HOURS} hours") if day is None else (day,)
     if grain == "month":
-        return sa.func.strftime("%Y-%m-01", col, f"+{UTC_OFFSET_HOURS} hours")
-    return sa.func.date(col, f"+{UTC_OFFSET_HOURS} hours", "weekday 0", "-6 days")
+        return sa.func.strftime("%Y-%m-01", *shift)
+    return sa.func.date(*shift, "weekday 0", "-6 days")
 
 
 # -- the first-response deadline, as calendar days per start date ----------------------
@@ -247,9 +244,15 @@ def _key(pg: bool, group: str | None):
     return period_key(pg, group)
 
 
-def aggregate(session, filters: Filters, group: str | None = None, now=None) -> list[dict]:
+def aggregate(session, filters: Filters, group: str | None = None, now=None,
+              live: bool = False) -> list[dict]:
     """[{key, received, dispositioned, responded, resolved, overdue, responded_in_time,
-    in_time_tested, share_responded_in_time, median_hours_to_first_response}]"""
+    in_time_tested, share_responded_in_time, median_hours_to_first_response}]
+
+    received, dispositioned, responded and resolved come from the kept daily counts
+    (hub.services.rollup) when the window starts and ends on local midnights (as the
+    dashboard's dates and the API's plain dates do); live=True, or a window cut inside a
+    day, counts them from the reports."""
     if group is not None and group not in GROUPS:
         raise ValueError(f"unknown grouping {group!r}")
     pg = _is_pg(session)
@@ -292,6 +295,10 @@ def aggregate(session, filters: Filters, group: str | None = None, now=None) -> 
     if group is not None:
         stmt = stmt.group_by(key).order_by(key)
     rows = [dict(r._mapping) for r in session.execute(stmt)]
+    if not live and _whole_days(filters):
+        kept = _kept_counts(session, pg, filters, group)
+        for row in rows:
+            row.update(kept.get(row["key"], dict.fromkeys(rollup.MEASURES, 0)))
     if group is None and rows and rows[0]["received"] == 0:
         rows[0]["median_hours"] = None
     if not pg:
@@ -306,6 +313,41 @@ def aggregate(session, filters: Filters, group: str | None = None, now=None) -> 
         row["share_responded_in_time"] = None if not tested else \
             round(row["responded_in_time"] / tested, 4)
     return rows
+
+
+def _whole_days(filters: Filters) -> bool:
+    return all(t is None or t.astimezone(sla.JAKARTA).timetz().replace(tzinfo=None) == time(0)
+               for t in (filters.since, filters.until))
+
+
+def _kept_counts(session, pg: bool, filters: Filters, group) -> dict:
+    """{key: {received, dispositioned, responded, resolved}} from the daily counts."""
+    kept = ReportDailyCount
+    conds = []
+    if filters.agencies is not None:
+        conds.append(kept.agency_code.in_(sorted(filters.agencies)))
+    if filters.since is not None:
+        conds.append(kept.day >= filters.since.astimezone(sla.JAKARTA).date())
+    if filters.until is not None:
+        conds.append(kept.day < filters.until.astimezone(sla.JAKARTA).date())
+    if filters.channel is not None:
+        conds.append(kept.channel == filters.channel)
+    if group is None:
+        key = sa.literal("all")
+    elif group == "agency":
+        key = kept.agency_code
+    elif group == "channel":
+        key = kept.channel
+    else:
+        key = period_key(pg, group, kept.day)
+    key = key.label("key")
+    sums = [sa.func.coalesce(sa.func.sum(getattr(kept, m)), 0).label(m)
+            for m in rollup.MEASURES]
+    stmt = sa.select(key, *sums).where(*conds)
+    if group is not None:
+        stmt = stmt.group_by(key)
+    return {row.key: {m: int(getattr(row, m)) for m in rollup.MEASURES}
+            for row in session.execute(stmt)}
 
 
 def _medians_portable(session, pg, conds, group, hours) -> dict:
@@ -363,14 +405,15 @@ def _empty(key) -> dict:
     return row
 
 
-def overview(session, filters: Filters, grain: str = "month", now=None) -> dict:
+def overview(session, filters: Filters, grain: str = "month", now=None,
+             live: bool = False) -> dict:
     """Everything the dashboard and the API show: totals, per agency (with names), per
-    channel and over time."""
+    channel and over time (live: see aggregate)."""
     now = now or utcnow()
-    totals = aggregate(session, filters, None, now)
+    totals = aggregate(session, filters, None, now, live)
     totals = totals[0] if totals else _empty("all")
     totals.pop("key", None)
-    agencies = aggregate(session, filters, "agency", now)
+    agencies = aggregate(session, filters, "agency", now, live)
     names = dict(session.execute(sa.select(Agency.code, Agency.name).where(
         Agency.code.in_([a["key"] for a in agencies]))).all()) if agencies else {}
     parents = dict(session.execute(sa.select(Agency.code, Agency.parent_code).where(
@@ -380,10 +423,10 @@ def overview(session, filters: Filters, grain: str = "month", now=None) -> dict:
         row["agency"] = code or None
         row["agency_name"] = names.get(code)
         row["parent"] = parents.get(code)
-    channels = aggregate(session, filters, "channel", now)
+    channels = aggregate(session, filters, "channel", now, live)
     for row in channels:
         row["channel"] = row.pop("key")
-    periods = fill_periods(aggregate(session, filters, grain, now), grain,
+    periods = fill_periods(aggregate(session, filters, grain, now, live), grain,
                            filters.since, filters.until)
     for row in periods:
         row["period"] = row.pop("key")

@@ -4,6 +4,8 @@ place: the rest of the hub asks for an operation, not for a dialect.
 - insert(): the dialect's INSERT, which has ON CONFLICT DO NOTHING / DO UPDATE on both.
 - claim(): FOR UPDATE SKIP LOCKED where the database has it, so several workers claim
   disjoint rows; SQLite serialises writers, so a plain read claims as safely there.
+- add_counts(): counters that add up under concurrent writers (ON CONFLICT DO UPDATE
+  SET n = n + excluded.n, on both).
 - transaction_lock(): a lock held until the transaction ends (an advisory lock on
   PostgreSQL; on SQLite the write transaction itself is already exclusive).
 - is_postgresql(): for the few paths that are PostgreSQL-only by design (binary COPY,
@@ -35,3 +37,12 @@ def transaction_lock(session, key: str) -> None:
     if is_postgresql(session):
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                         {"k": key})
+
+
+def add_counts(session, table, measures):
+    """INSERT of counter rows that, where the key exists, adds to it instead
+    (ON CONFLICT DO UPDATE SET n = n + excluded.n): concurrent writers' counts add up."""
+    stmt = insert(session, table)
+    keys = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(index_elements=keys, set_={
+        name: table.c[name] + stmt.excluded[name] for name in measures})
