@@ -42,7 +42,6 @@ def backoff_seconds(streak: int, base: int) -> float:
     return random.uniform(base, min(3600, base * 2 ** min(streak, 12)))
 
 
-@sqlite.writing()
 def built(conn):
     """The connector for a row, told what the hub holds open from it: a source that
     re-reads those by id (LAPOR!, whose listing drops a complaint forwarded away) finds
@@ -53,6 +52,7 @@ def built(conn):
     return connector
 
 
+@sqlite.writing()
 def run_connector(connector_id: str, trigger: str = "schedule", owner: str | None = None):
     """Run one sync; returns the SyncRun id, or None when another worker holds the lease."""
     owner = owner or worker_name()
