@@ -174,6 +174,11 @@ def account():
     elif not check_password_hash(g.user.password_hash, current):
         errors["current"] = i18n.t("login.locked" if attempt == MAX_FAILED_LOGINS
                                    else "account.err_current")
+    else:
+        # The right password is no failed try, whatever else the form gets wrong (as a
+        # sign-in that succeeds clears its count).
+        login_throttle.clear(g.user.email, address)
+        db.session.commit()
     if len(new) < MIN_PASSWORD:
         errors["new"] = i18n.tn("users.err_password", MIN_PASSWORD)
     elif new == current:
@@ -182,7 +187,6 @@ def account():
         errors["again"] = i18n.t("account.err_again")
     if errors:
         return _account_page(errors, 422)
-    login_throttle.clear(g.user.email, address)
     g.user.password_hash = _hash(new)
     ui_sessions.end_all_of(g.user.id, keep=session.get("sid"))
     db.session.commit()

@@ -251,6 +251,19 @@ def test_own_password_change_keeps_this_session_and_ends_the_others(app, account
     assert live == 2  # this one and the sign-in just above
 
 
+def test_the_right_current_password_is_no_failed_try(app, accounts):
+    """An officer who types the current password right but the new one wrong, again and
+    again, is not locked out of signing in."""
+    officer = _client(app, OFFICER)
+    token = page_csrf(officer, "/ui/account")
+    for _ in range(6):
+        assert _change(officer, PASSWORD, "kata-sandi-baru-panjang",
+                       "kata-sandi-lain-panjang", token=token).status_code == 422
+    assert _can_sign_in(app, OFFICER, PASSWORD)
+    assert _change(officer, PASSWORD, "kata-sandi-baru-panjang", token=token
+                   ).status_code == 302
+
+
 def test_every_role_has_an_account_page_and_wrong_current_passwords_lock(app, accounts):
     national = _client(app, "pusat@lapor.go.id", lang="en")
     page = national.get("/ui/account")
