@@ -47,6 +47,7 @@ The rule, the same on every path:
   commits with its cursor.
 """
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -113,14 +114,9 @@ def plan(session, records: list[Incoming], *, in_order: bool = False,
     answers: only creations are decided together. lock: the known reports are locked as
     the ORM writer locks them (FOR UPDATE, in id order), so their answers hold to commit.
     """
-    keys = [rec.key for rec in records if rec.held is None]
-    named: dict = {}
-    for key in keys:
-        named[key] = named.get(key, 0) + 1
+    named = Counter(rec.key for rec in records if rec.held is None)
     known = copies(session, list(named), lock=lock and not in_order)
-    reports_named: dict = {}
-    for copy in known.values():
-        reports_named[copy.report_id] = reports_named.get(copy.report_id, 0) + 1
+    reports_named = Counter(copy.report_id for copy in known.values())
     decisions, first = [], set()
     for rec in records:
         if rec.held is not None:
