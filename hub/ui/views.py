@@ -287,13 +287,13 @@ def _check_targets(tables: dict) -> None:
                                 else "mappings.err_target")) from None
 
 
-def release_counts(connector_id: str, tables: dict) -> tuple[dict, int]:
+def release_counts(connector_id: str, tables: dict, existing: dict) -> tuple[dict, int]:
     """What saving `tables` would release, before it is saved: for each proposed
     (field, local value), how many held records wait for it and are then complete
     ("released") or still wait for another value ("waiting"); and how many distinct
     records the whole choice releases. A record waits for a value when its missing
-    (field, value) is the same word as the mapping lookup reads it (local_key)."""
-    existing = _tables(connector_id)
+    (field, value) is the same word as the mapping lookup reads it (local_key).
+    `existing`: the connector's mapping tables now (_tables)."""
     merged = {**existing, **{f: {**existing.get(f, {}), **t} for f, t in tables.items()}}
     after = MappingSet(SimpleNamespace(field=f, local_value=local, hub_value=hub)
                        for f, table in merged.items() for local, hub in table.items())
@@ -320,8 +320,8 @@ def release_counts(connector_id: str, tables: dict) -> tuple[dict, int]:
 
 def _confirm_page(conn, tables: dict):
     """The step before saving: each choice, what it replaces, what it releases."""
-    per, total = release_counts(conn.id, tables)
     existing = _tables(conn.id)
+    per, total = release_counts(conn.id, tables, existing)
     labels = {f: dict(targets(f)) for f in tables}
     rows = [{"field": f, "value": local, "target": hub,
              "label": labels[f].get(hub, hub), "current": existing.get(f, {}).get(local),
