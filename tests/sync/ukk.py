@@ -28,15 +28,23 @@ TABLES = ("masyarakat", "pengaduan", "petugas", "tanggapan")
 STATUS = {"0": "received", "proses": "in_progress", "selesai": "resolved"}
 
 
-def postgres_ddl(dump: str) -> str:
-    """The dump's tables and rows in PostgreSQL's words (types, quoting, no engine)."""
+def dump_statements(dump: str) -> list[str]:
+    """The dump's CREATE TABLE and INSERT statements, without its comments and session
+    settings, one string each."""
     out = []
     for statement in re.split(r";\s*\n", dump):
         lines = [ln for ln in statement.splitlines()
                  if ln.strip() and not ln.lstrip().startswith(("--", "/*"))]
         text = "\n".join(lines).strip()
-        if not text.upper().startswith(("CREATE TABLE", "INSERT INTO")):
-            continue
+        if text.upper().startswith(("CREATE TABLE", "INSERT INTO")):
+            out.append(text)
+    return out
+
+
+def postgres_ddl(dump: str) -> str:
+    """The dump's tables and rows in PostgreSQL's words (types, quoting, no engine)."""
+    out = []
+    for text in dump_statements(dump):
         text = text.replace("`", '"')
         text = re.sub(r"\bint\(\d+\)", "integer", text)
         text = re.sub(r"\benum\([^)]*\)", "text", text)
@@ -53,14 +61,8 @@ def admin():
 def mariadb_statements(dump: str) -> list[str]:
     """The dump's statements as a MariaDB server takes them one by one: its tables and
     rows, with the collation of MariaDB 11 (uca1400) spelled as older servers know it."""
-    out = []
-    for statement in re.split(r";\s*\n", dump):
-        lines = [ln for ln in statement.splitlines()
-                 if ln.strip() and not ln.lstrip().startswith(("--", "/*"))]
-        text = "\n".join(lines).strip()
-        if text.upper().startswith(("CREATE TABLE", "INSERT INTO")):
-            out.append(text.replace("utf8mb4_uca1400_ai_ci", "utf8mb4_unicode_ci"))
-    return out
+    return [text.replace("utf8mb4_uca1400_ai_ci", "utf8mb4_unicode_ci")
+            for text in dump_statements(dump)]
 
 
 def is_mariadb(url: str) -> bool:
